@@ -1,0 +1,48 @@
+# Virtual Office: the two commands are `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test test-unit test-e2e bench lint venv dev-venv migrate seed clean
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed
+dev-venv: $(VENV)/.dev-installed
+
+run: venv
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py migrate --noinput
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py seed_demo --print-logins
+	@echo "Serving on http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(VENV)/bin/daphne -b $(HOST) -p $(PORT) virtual_office.asgi:application
+
+test: dev-venv
+	@eval "$$($(PY) scripts/services.py)" && \
+	  CHANNEL_PREFIX=vo-test $(PY) -m pytest -m "not e2e" $(PYTEST_ARGS) && \
+	  CHANNEL_PREFIX=vo-test DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest -m e2e $(PYTEST_ARGS); \
+	  status=$$?; [ $$status -eq 5 ] && status=0; exit $$status
+
+test-unit: dev-venv
+	@eval "$$($(PY) scripts/services.py)" && CHANNEL_PREFIX=vo-test $(PY) -m pytest -m "not e2e" $(PYTEST_ARGS)
+
+test-e2e: dev-venv
+	@eval "$$($(PY) scripts/services.py)" && CHANNEL_PREFIX=vo-test DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest -m e2e $(PYTEST_ARGS)
+
+bench: dev-venv
+	@eval "$$(REQUIRE_SERVICES=1 $(PY) scripts/services.py)" && $(PY) bench/run.py
+
+lint: dev-venv
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) db.sqlite3 test-db.sqlite3 staticfiles

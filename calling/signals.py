@@ -1,0 +1,1 @@
+"""Signal receivers: hand committed changes to events.py."""

@@ -1,0 +1,154 @@
+"""Input and output shapes for conversations and messages (REST and socket events share them)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from messaging.models import Attachment, Conversation, Message
+
+
+class AttachmentOut(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Attachment
+        fields = ["id", "name", "size", "content_type", "url"]
+
+    def get_url(self, obj: Attachment) -> str:
+        return obj.file.url if obj.file else ""
+
+
+class ReactionOut(serializers.Serializer):
+    emoji = serializers.CharField()
+    count = serializers.IntegerField()
+    users = serializers.ListField(child=serializers.IntegerField())
+    me = serializers.BooleanField(required=False, help_text="Absent in socket events: compare `users` with your id.")
+
+
+class SenderPresenceOut(serializers.Serializer):
+    status = serializers.CharField()
+    current_space = serializers.IntegerField(allow_null=True)
+
+
+def reactions_of(message: Message, user_id: int | None) -> list[dict]:
+    grouped: dict[str, list[int]] = {}
+    for reaction in message.reactions.all():
+        grouped.setdefault(reaction.emoji, []).append(reaction.user_id)
+    out = []
+    for emoji, users in grouped.items():
+        item = {"emoji": emoji, "count": len(users), "users": users}
+        if user_id is not None:
+            item["me"] = user_id in users
+        out.append(item)
+    return out
+
+
+class MessageOut(serializers.ModelSerializer):
+    deleted = serializers.BooleanField(read_only=True)
+    reactions = serializers.SerializerMethodField()
+    attachments = AttachmentOut(many=True, read_only=True)
+    sender_presence = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Message
+        fields = [
+            "id", "conversation", "seq", "rev", "kind", "sender", "body", "system", "reply_to", "reactions",
+            "attachments", "client_id", "created_at", "edited_at", "deleted", "sender_presence",
+        ]
+
+    @extend_schema_field(ReactionOut(many=True))
+    def get_reactions(self, obj: Message) -> list[dict]:
+        user = self.context.get("user")
+        return reactions_of(obj, user.id if user is not None else None)
+
+    @extend_schema_field(SenderPresenceOut(allow_null=True))
+    def get_sender_presence(self, obj: Message) -> dict | None:
+        presence = getattr(obj.sender, "presence", None) if obj.sender_id else None
+        if presence is None:
+            return None
+        return {"status": presence.effective_status, "current_space": presence.current_space_id}
+
+
+class MessageIn(serializers.Serializer):
+    body = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, max_length=10_000)
+    client_id = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=64)
+    reply_to = serializers.IntegerField(required=False, allow_null=True)
+    attachments = serializers.ListField(child=serializers.FileField(), required=False)
+
+
+class MessageEditIn(serializers.Serializer):
+    body = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=10_000)
+
+
+class ReactionIn(serializers.Serializer):
+    emoji = serializers.CharField(max_length=32)
+
+
+class ReadIn(serializers.Serializer):
+    seq = serializers.IntegerField(min_value=0)
+
+
+class ConversationOut(serializers.ModelSerializer):
+    participants = serializers.SerializerMethodField()
+    unread_count = serializers.SerializerMethodField()
+    last_message = serializers.SerializerMethodField()
+    last_read_seq = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Conversation
+        fields = [
+            "id", "kind", "title", "space", "rev", "participants", "unread_count", "last_message", "last_read_seq",
+            "created_at", "last_activity_at",
+        ]
+
+    @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
+    def get_participants(self, obj: Conversation) -> list[int]:
+        active = getattr(obj, "active_participants", None)
+        if active is None:
+            active = [p for p in obj.participants.all() if p.is_active]
+        return sorted(p.user_id for p in active)
+
+    def get_unread_count(self, obj: Conversation) -> int:
+        return getattr(obj, "unread_count", 0)
+
+    def get_last_read_seq(self, obj: Conversation) -> int:
+        participant = getattr(obj, "my_participant", None)
+        return participant.last_read_seq if participant is not None else 0
+
+    @extend_schema_field(MessageOut(allow_null=True))
+    def get_last_message(self, obj: Conversation) -> dict | None:
+        message = getattr(obj, "last_message", None)
+        return MessageOut(message, context=self.context).data if message is not None else None
+
+
+class ConversationEventOut(serializers.ModelSerializer):
+    """What every participant may see of a conversation (socket events: no per-user fields)."""
+
+    participants = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Conversation
+        fields = ["id", "kind", "title", "space", "rev", "participants", "created_at", "last_activity_at"]
+
+    def get_participants(self, obj: Conversation) -> list[int]:
+        return sorted(obj.participants.filter(is_active=True).values_list("user_id", flat=True))
+
+
+class GroupIn(serializers.Serializer):
+    title = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    participants = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
+
+
+class ConversationPatchIn(serializers.Serializer):
+    title = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    participants = serializers.ListField(child=serializers.IntegerField(), required=False)
+
+
+class DirectIn(serializers.Serializer):
+    user = serializers.IntegerField()
+
+
+class ChangesOut(serializers.Serializer):
+    rev = serializers.IntegerField()
+    messages = MessageOut(many=True)

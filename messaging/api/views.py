@@ -1,0 +1,190 @@
+"""REST views for conversations, messages and reactions: validate, call a service or selector, serialize."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from messaging import permissions, selectors, services
+from messaging.api.serializers import (
+    ChangesOut,
+    ConversationOut,
+    ConversationPatchIn,
+    DirectIn,
+    GroupIn,
+    MessageEditIn,
+    MessageIn,
+    MessageOut,
+    ReactionIn,
+    ReadIn,
+)
+
+ERRORS = {400: None, 401: None, 403: None, 404: None, 409: None}
+
+
+def _conversation_out(request: Request, conversation) -> dict:  # noqa: ANN001
+    conversation = selectors.conversation_detail(user=request.user, conversation=conversation)
+    return ConversationOut(conversation, context={"user": request.user}).data
+
+
+class ConversationListView(APIView):
+    @extend_schema(responses={200: ConversationOut(many=True), 401: None})
+    def get(self, request: Request) -> Response:
+        conversations = selectors.conversation_list(user=request.user)
+        return Response(ConversationOut(conversations, many=True, context={"user": request.user}).data)
+
+    @extend_schema(request=GroupIn, responses={201: ConversationOut, **ERRORS})
+    def post(self, request: Request) -> Response:
+        data = GroupIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        conversation = services.group_create(
+            actor=request.user, title=data.validated_data.get("title", ""), participant_ids=data.validated_data["participants"]
+        )
+        conversation = permissions.access_conversation(request.user, conversation.id)
+        return Response(_conversation_out(request, conversation), status=status.HTTP_201_CREATED)
+
+
+class DirectConversationView(APIView):
+    @extend_schema(request=DirectIn, responses={200: ConversationOut, 201: ConversationOut, **ERRORS})
+    def post(self, request: Request) -> Response:
+        data = DirectIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        conversation, created = services.direct_get_or_create(actor=request.user, other_id=data.validated_data["user"])
+        conversation = permissions.access_conversation(request.user, conversation.id)
+        return Response(
+            _conversation_out(request, conversation), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+
+class ConversationDetailView(APIView):
+    @extend_schema(responses={200: ConversationOut, 401: None, 404: None})
+    def get(self, request: Request, conversation_id: int) -> Response:
+        conversation = permissions.access_conversation(request.user, conversation_id)
+        return Response(_conversation_out(request, conversation))
+
+    @extend_schema(request=ConversationPatchIn, responses={200: ConversationOut, **ERRORS})
+    def patch(self, request: Request, conversation_id: int) -> Response:
+        conversation = permissions.access_conversation(request.user, conversation_id)
+        data = ConversationPatchIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.conversation_update(
+            actor=request.user,
+            conversation=conversation,
+            title=data.validated_data.get("title"),
+            participant_ids=data.validated_data.get("participants"),
+            may_manage=permissions.can_manage(request.user, conversation),
+        )
+        conversation = permissions.access_conversation(request.user, conversation_id)
+        return Response(_conversation_out(request, conversation))
+
+
+class MessageListView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("before", int, description="only messages with seq < before (the page just before)"),
+            OpenApiParameter("after", int, description="only messages with seq > after"),
+            OpenApiParameter("limit", int, description="page size, 1..100 (default 50)"),
+        ],
+        responses={200: MessageOut(many=True), 400: None, 401: None, 404: None},
+    )
+    def get(self, request: Request, conversation_id: int) -> Response:
+        conversation = permissions.access_conversation(request.user, conversation_id)
+        messages = selectors.message_list(
+            conversation=conversation,
+            before=request.query_params.get("before"),
+            after=request.query_params.get("after"),
+            limit=request.query_params.get("limit"),
+        )
+        return Response(MessageOut(messages, many=True, context={"user": request.user}).data)
+
+    @extend_schema(
+        request={"application/json": MessageIn, "multipart/form-data": MessageIn},
+        responses={201: MessageOut, 200: MessageOut, 413: None, 415: None, **ERRORS},
+    )
+    def post(self, request: Request, conversation_id: int) -> Response:
+        conversation = permissions.access_conversation(request.user, conversation_id, write=True)
+        data = MessageIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        message, created = services.message_send(
+            actor=request.user,
+            conversation=conversation,
+            body=data.validated_data.get("body", ""),
+            client_id=data.validated_data.get("client_id"),
+            reply_to=data.validated_data.get("reply_to"),
+            files=request.FILES.getlist("attachments"),
+        )
+        message = selectors.message_queryset().get(pk=message.pk)
+        return Response(
+            MessageOut(message, context={"user": request.user}).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class ChangesView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("since_rev", int, description="return messages whose rev is greater")],
+        responses={200: ChangesOut, 400: None, 401: None, 404: None},
+    )
+    def get(self, request: Request, conversation_id: int) -> Response:
+        conversation = permissions.access_conversation(request.user, conversation_id)
+        rev = type(conversation).objects.values_list("rev", flat=True).get(pk=conversation.pk)
+        messages = selectors.message_changes(conversation=conversation, since_rev=request.query_params.get("since_rev"))
+        has_more = bool(messages) and messages[-1].rev < rev
+        return Response(
+            {
+                "rev": messages[-1].rev if has_more else rev,
+                "has_more": has_more,
+                "messages": MessageOut(messages, many=True, context={"user": request.user}).data,
+            }
+        )
+
+
+class ReadView(APIView):
+    @extend_schema(request=ReadIn, responses={200: ConversationOut, **ERRORS})
+    def post(self, request: Request, conversation_id: int) -> Response:
+        conversation = permissions.access_conversation(request.user, conversation_id)
+        data = ReadIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.conversation_mark_read(actor=request.user, conversation=conversation, seq=data.validated_data["seq"])
+        conversation = permissions.access_conversation(request.user, conversation_id)
+        return Response(_conversation_out(request, conversation))
+
+
+class MessageDetailView(APIView):
+    @extend_schema(request=MessageEditIn, responses={200: MessageOut, **ERRORS})
+    def patch(self, request: Request, message_id: int) -> Response:
+        message = permissions.access_message(request.user, message_id)
+        permissions.check_can_edit(request.user, message)
+        data = MessageEditIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.message_edit(actor=request.user, message=message, body=data.validated_data["body"])
+        message = selectors.message_queryset().get(pk=message.pk)
+        return Response(MessageOut(message, context={"user": request.user}).data)
+
+    @extend_schema(responses={204: None, 401: None, 403: None, 404: None})
+    def delete(self, request: Request, message_id: int) -> Response:
+        message = permissions.access_message(request.user, message_id)
+        permissions.check_can_delete(request.user, message)
+        services.message_delete(actor=request.user, message=message)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ReactionListView(APIView):
+    @extend_schema(request=ReactionIn, responses={200: MessageOut, **ERRORS})
+    def post(self, request: Request, message_id: int) -> Response:
+        message = permissions.access_message(request.user, message_id)
+        data = ReactionIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.reaction_add(actor=request.user, message=message, emoji=data.validated_data["emoji"])
+        message = selectors.message_queryset().get(pk=message.pk)
+        return Response(MessageOut(message, context={"user": request.user}).data)
+
+
+class ReactionDetailView(APIView):
+    @extend_schema(responses={200: MessageOut, **ERRORS})
+    def delete(self, request: Request, message_id: int, emoji: str) -> Response:
+        message = permissions.access_message(request.user, message_id)
+        services.reaction_remove(actor=request.user, message=message, emoji=emoji)
+        message = selectors.message_queryset().get(pk=message.pk)
+        return Response(MessageOut(message, context={"user": request.user}).data)

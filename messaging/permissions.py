@@ -1,0 +1,77 @@
+"""Who may read and write a conversation, and act on a message. One place, used by REST, socket and pages.
+
+- direct and group: active participants only;
+- room: whoever may enter the space reads; only people in the space (active participants) post;
+- another company's conversation or message is a 404.
+"""
+
+from guardian.shortcuts import get_perms
+
+from messaging.models import Conversation, Message, Participant
+from spaces.permissions import can_read_room
+from virtual_office.errors import Forbidden, NotFound
+from virtual_office.models import User
+
+MANAGE_PERM = "manage_conversation"
+
+
+def _participant(user: User, conversation: Conversation) -> Participant | None:
+    return Participant.objects.filter(conversation=conversation, user=user).first()
+
+
+def can_read(user: User, conversation: Conversation, participant: Participant | None) -> bool:
+    if conversation.company_id != user.company_id:
+        return False
+    if conversation.kind == Conversation.Kind.ROOM:
+        return can_read_room(user, conversation.space)
+    return participant is not None and participant.is_active
+
+
+def access_conversation(user: User, conversation_id: int | str, *, write: bool = False) -> Conversation:
+    """Fetch and check; raises NotFound for anything the user may not read (including other companies)."""
+    try:
+        conversation = Conversation.objects.select_related("space").get(
+            pk=int(conversation_id), company_id=user.company_id
+        )
+    except (Conversation.DoesNotExist, ValueError, TypeError):
+        raise NotFound("No such conversation.") from None
+    participant = _participant(user, conversation)
+    if not can_read(user, conversation, participant):
+        raise NotFound("No such conversation.")
+    if write and not (participant is not None and participant.is_active):
+        raise Forbidden("Enter the space to post in its room.", code="not_in_space")
+    conversation.my_participant = participant
+    return conversation
+
+
+def can_manage(user: User, conversation: Conversation) -> bool:
+    if conversation.kind != Conversation.Kind.GROUP:
+        return False
+    return user.is_company_admin or MANAGE_PERM in get_perms(user, conversation)
+
+
+def access_message(user: User, message_id: int | str) -> Message:
+    try:
+        message = Message.objects.select_related("conversation", "conversation__space").get(
+            pk=int(message_id), conversation__company_id=user.company_id
+        )
+    except (Message.DoesNotExist, ValueError, TypeError):
+        raise NotFound("No such message.") from None
+    participant = _participant(user, message.conversation)
+    if not can_read(user, message.conversation, participant):
+        raise NotFound("No such message.")
+    message.conversation.my_participant = participant
+    return message
+
+
+def check_can_edit(user: User, message: Message) -> None:
+    if message.kind != Message.Kind.USER or message.sender_id != user.id:
+        raise Forbidden("You can only edit your own messages.", code="not_author")
+
+
+def check_can_delete(user: User, message: Message) -> None:
+    if message.sender_id == user.id and message.kind == Message.Kind.USER:
+        return
+    if user.is_company_admin and message.conversation.company_id == user.company_id:
+        return
+    raise Forbidden("You can only delete your own messages.", code="not_author")

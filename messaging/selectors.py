@@ -1,0 +1,138 @@
+"""Reads of conversations and messages, with related rows loaded once (no N+1)."""
+
+from __future__ import annotations
+
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from messaging.models import Conversation, Message, Participant
+from virtual_office.errors import ServiceError
+from virtual_office.models import User
+
+MAX_PAGE = 100
+
+
+def message_queryset() -> QuerySet[Message]:
+    return Message.objects.select_related("sender__presence").prefetch_related("reactions", "attachments")
+
+
+def conversation_list(*, user: User) -> list[Conversation]:
+    """My conversations (active participation), newest activity first, with unread_count and last_message."""
+    unread = (
+        Message.objects.filter(conversation=OuterRef("conversation_id"), seq__gt=OuterRef("last_read_seq"))
+        .exclude(sender_id=user.id)
+        .filter(deleted_at__isnull=True)
+        .order_by()
+        .values("conversation")
+        .annotate(c=Count("id"))
+        .values("c")
+    )
+    last_message = Message.objects.filter(conversation=OuterRef("pk")).order_by("-seq").values("id")[:1]
+    mine = Participant.objects.filter(user=user, is_active=True).annotate(
+        unread=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0))
+    )
+    conversations = list(
+        Conversation.objects.filter(participants__user=user, participants__is_active=True, company_id=user.company_id)
+        .select_related("space")
+        .annotate(last_message_id=Subquery(last_message))
+        .prefetch_related(
+            Prefetch("participants", queryset=Participant.objects.filter(is_active=True).only("id", "conversation_id", "user_id")),
+            Prefetch("participants", queryset=mine, to_attr="my_participation"),
+        )
+        .order_by("-last_activity_at", "-id")
+    )
+    last_ids = [c.last_message_id for c in conversations if c.last_message_id]
+    messages = {m.id: m for m in message_queryset().filter(id__in=last_ids)}
+    for conversation in conversations:
+        conversation.last_message = messages.get(conversation.last_message_id)
+        mine_rows = conversation.my_participation
+        conversation.my_participant = mine_rows[0] if mine_rows else None
+        conversation.unread_count = mine_rows[0].unread if mine_rows else 0
+    return conversations
+
+
+def conversation_detail(*, user: User, conversation: Conversation) -> Conversation:
+    participant = getattr(conversation, "my_participant", None)
+    conversation.unread_count = unread_count(user=user, conversation=conversation, participant=participant)
+    conversation.last_message = message_queryset().filter(conversation=conversation).order_by("-seq").first()
+    conversation.active_participants = list(
+        Participant.objects.filter(conversation=conversation, is_active=True).select_related("user__presence")
+    )
+    return conversation
+
+
+def unread_count(*, user: User, conversation: Conversation, participant: Participant | None) -> int:
+    if participant is None:
+        return 0
+    return (
+        Message.objects.filter(conversation=conversation, seq__gt=participant.last_read_seq, deleted_at__isnull=True)
+        .exclude(sender_id=user.id)
+        .count()
+    )
+
+
+def _int_param(value: str | None, name: str) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ServiceError("invalid_" + name, f"{name} must be a whole number.") from None
+    if number < 0:
+        raise ServiceError("invalid_" + name, f"{name} must not be negative.")
+    return number
+
+
+def message_list(
+    *, conversation: Conversation, before: str | None = None, after: str | None = None, limit: str | None = None
+) -> list[Message]:
+    """A keyset page by seq, ascending. Without cursors: the latest page."""
+    before_seq = _int_param(before, "before")
+    after_seq = _int_param(after, "after")
+    size = _int_param(limit, "limit")
+    size = 50 if size is None else size
+    if size < 1 or size > MAX_PAGE:
+        raise ServiceError("invalid_limit", f"limit must be between 1 and {MAX_PAGE}.")
+    qs = message_queryset().filter(conversation=conversation)
+    if after_seq is not None:
+        qs = qs.filter(seq__gt=after_seq)
+        if before_seq is not None:
+            qs = qs.filter(seq__lt=before_seq)
+        return list(qs.order_by("seq")[:size])
+    if before_seq is not None:
+        qs = qs.filter(seq__lt=before_seq)
+    return list(reversed(qs.order_by("-seq")[:size]))
+
+
+def message_changes(*, conversation: Conversation, since_rev: str | None, limit: int = 1000) -> list[Message]:
+    since = _int_param(since_rev, "since_rev") or 0
+    return list(message_queryset().filter(conversation=conversation, rev__gt=since).order_by("rev")[:limit])
+
+
+def message_changes_iter(conversation_id: int, since_rev: int, chunk: int = 500):  # noqa: ANN201
+    """Every message changed after since_rev, in rev order, read in keyset chunks."""
+    cursor = since_rev
+    while True:
+        rows = list(message_queryset().filter(conversation_id=conversation_id, rev__gt=cursor).order_by("rev")[:chunk])
+        yield from rows
+        if len(rows) < chunk:
+            return
+        cursor = rows[-1].rev
+
+
+def subscribed_conversation_revs(user: User) -> dict[int, int]:
+    """Conversations whose events this user's sockets receive (active participation) -> current rev."""
+    return dict(
+        Conversation.objects.filter(participants__user=user, participants__is_active=True).values_list("id", "rev")
+    )
+
+
+def participant_user_ids(conversation_id: int, *, active_only: bool = True) -> list[int]:
+    qs = Participant.objects.filter(conversation_id=conversation_id)
+    if active_only:
+        qs = qs.filter(is_active=True)
+    return list(qs.values_list("user_id", flat=True))
+
+
+def conversations_for_user_filter(user: User) -> Q:
+    return Q(participants__user=user, participants__is_active=True)

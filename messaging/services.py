@@ -1,0 +1,365 @@
+"""Every write to conversations and messages. Callers check access first (`messaging.permissions`)."""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from guardian.shortcuts import assign_perm
+
+from messaging.models import Attachment, Conversation, Message, Participant, Reaction
+from virtual_office.errors import Conflict, ServiceError
+from virtual_office.models import User
+
+MAX_EMOJI_LENGTH = 32
+
+
+def _next_rev(conversation_id: int) -> int:
+    """Take the conversation's next revision. The UPDATE locks the row until commit, so concurrent
+    writers queue here: revisions are gapless (a rollback returns the number) and in commit order."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE messaging_conversation SET rev = rev + 1, last_activity_at = %s WHERE id = %s RETURNING rev",
+            [timezone.now(), conversation_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise ServiceError("not_found", "No such conversation.", status=404)
+    return int(row[0])
+
+
+def _validate_body(body: Any, *, allow_empty: bool) -> str:
+    if body is None:
+        body = ""
+    if not isinstance(body, str):
+        raise ServiceError("invalid_body", "The message body must be text.")
+    if len(body) > settings.MESSAGE_MAX_LENGTH:
+        raise ServiceError(
+            "body_too_long", f"A message can hold at most {settings.MESSAGE_MAX_LENGTH} characters."
+        )
+    if not body.strip() and not allow_empty:
+        raise ServiceError("empty_body", "A message needs some text or an attachment.")
+    return body
+
+
+def _validate_client_id(client_id: Any) -> str | None:
+    if client_id in (None, ""):
+        return None
+    if not isinstance(client_id, str) or len(client_id) > 64:
+        raise ServiceError("invalid_client_id", "client_id must be a string of at most 64 characters.")
+    return client_id
+
+
+def validate_attachments(files: Sequence[UploadedFile]) -> None:
+    if len(files) > settings.ATTACHMENT_MAX_COUNT:
+        raise ServiceError("too_many_attachments", f"At most {settings.ATTACHMENT_MAX_COUNT} attachments per message.")
+    for upload in files:
+        if upload.size > settings.ATTACHMENT_MAX_BYTES:
+            raise ServiceError(
+                "attachment_too_large",
+                f"{upload.name} is larger than {settings.ATTACHMENT_MAX_BYTES // (1024 * 1024)} MB.",
+                status=413,
+            )
+        content_type = (upload.content_type or mimetypes.guess_type(upload.name)[0] or "").split(";")[0]
+        if content_type not in settings.ATTACHMENT_ALLOWED_TYPES:
+            raise ServiceError("attachment_type", f"Files of type {content_type or 'unknown'} cannot be attached.", status=415)
+
+
+def message_send(
+    *,
+    actor: User,
+    conversation: Conversation,
+    body: Any,
+    client_id: Any = None,
+    reply_to: int | None = None,
+    files: Sequence[UploadedFile] = (),
+) -> tuple[Message, bool]:
+    """Post a message. Returns (message, created); a repeated client_id returns the first message."""
+    files = list(files)
+    body = _validate_body(body, allow_empty=bool(files))
+    client_id = _validate_client_id(client_id)
+    validate_attachments(files)
+    if client_id is not None:
+        existing = Message.objects.filter(sender=actor, client_id=client_id).first()
+        if existing is not None:
+            return _same_retry(existing, conversation, body), False
+    reply = None
+    if reply_to is not None:
+        try:
+            reply = Message.objects.get(pk=int(reply_to), conversation=conversation)
+        except (Message.DoesNotExist, ValueError, TypeError):
+            raise ServiceError("invalid_reply_to", "reply_to must be a message of this conversation.") from None
+    try:
+        with transaction.atomic():
+            rev = _next_rev(conversation.id)
+            message = Message.objects.create(
+                conversation=conversation,
+                seq=rev,
+                rev=rev,
+                kind=Message.Kind.USER,
+                sender=actor,
+                body=body,
+                reply_to=reply,
+                client_id=client_id,
+            )
+            for upload in files:
+                Attachment.objects.create(
+                    company_id=conversation.company_id,
+                    message=message,
+                    uploaded_by=actor,
+                    file=upload,
+                    name=upload.name[:255],
+                    size=upload.size,
+                    content_type=(upload.content_type or "application/octet-stream").split(";")[0],
+                )
+    except IntegrityError:
+        # A concurrent retry with the same client_id won; its message is the answer.
+        existing = Message.objects.filter(sender=actor, client_id=client_id).first() if client_id else None
+        if existing is None:
+            raise
+        return _same_retry(existing, conversation, body), False
+    return message, True
+
+
+def _same_retry(existing: Message, conversation: Conversation, body: str) -> Message:
+    if existing.conversation_id != conversation.id or existing.body != body:
+        raise Conflict("client_id_conflict", "This client_id was already used for a different message.")
+    return existing
+
+
+def system_message_post(
+    *, conversation: Conversation, event: str, body: str, payload: dict[str, Any]
+) -> Message:
+    with transaction.atomic():
+        rev = _next_rev(conversation.id)
+        return Message.objects.create(
+            conversation=conversation,
+            seq=rev,
+            rev=rev,
+            kind=Message.Kind.SYSTEM,
+            body=body,
+            system={"event": event, **payload},
+        )
+
+
+def system_message_update(*, message: Message, body: str, payload: dict[str, Any]) -> Message:
+    with transaction.atomic():
+        message.rev = _next_rev(message.conversation_id)
+        message.body = body
+        message.system = {**(message.system or {}), **payload}
+        message.edited_at = timezone.now()
+        message.save(update_fields=["rev", "body", "system", "edited_at"])
+    return message
+
+
+def message_edit(*, actor: User, message: Message, body: Any) -> Message:
+    if message.deleted:
+        raise Conflict("message_deleted", "A deleted message cannot be edited.")
+    body = _validate_body(body, allow_empty=message.attachments.exists())
+    with transaction.atomic():
+        message.rev = _next_rev(message.conversation_id)
+        message.body = body
+        message.edited_at = timezone.now()
+        message.save(update_fields=["rev", "body", "edited_at"])
+    return message
+
+
+def message_delete(*, actor: User, message: Message) -> Message:
+    """Delete as a tombstone: the row keeps its place (`seq`) so clients and `changes/` see it go."""
+    if message.deleted:
+        return message
+    with transaction.atomic():
+        message.rev = _next_rev(message.conversation_id)
+        message.body = ""
+        message.deleted_at = timezone.now()
+        Reaction.objects.filter(message=message).delete()
+        for attachment in message.attachments.all():
+            attachment.file.delete(save=False)
+            attachment.delete()
+        message.save(update_fields=["rev", "body", "deleted_at"])
+    return message
+
+
+def message_admin_save(*, message: Message, changed: Iterable[str]) -> Message:
+    """An operator's edit in the admin counts as a durable change like any other."""
+    with transaction.atomic():
+        message.rev = _next_rev(message.conversation_id)
+        if "body" in changed:
+            message.edited_at = timezone.now()
+        message.save()
+    return message
+
+
+def _validate_emoji(emoji: Any) -> str:
+    if not isinstance(emoji, str) or not emoji.strip() or len(emoji) > MAX_EMOJI_LENGTH:
+        raise ServiceError("invalid_emoji", f"emoji must be a short text (at most {MAX_EMOJI_LENGTH} characters).")
+    return emoji.strip()
+
+
+def reaction_add(*, actor: User, message: Message, emoji: Any) -> Message:
+    emoji = _validate_emoji(emoji)
+    if message.deleted:
+        raise Conflict("message_deleted", "You cannot react to a deleted message.")
+    if Reaction.objects.filter(message=message, user=actor, emoji=emoji).exists():
+        return message
+    try:
+        with transaction.atomic():
+            rev = _next_rev(message.conversation_id)
+            Message.objects.filter(pk=message.pk).update(rev=rev)
+            message.rev = rev
+            Reaction.objects.create(message=message, user=actor, emoji=emoji)
+    except IntegrityError:
+        message.refresh_from_db(fields=["rev"])  # a concurrent identical reaction won
+    return message
+
+
+def reaction_remove(*, actor: User, message: Message, emoji: Any) -> Message:
+    emoji = _validate_emoji(emoji)
+    with transaction.atomic():
+        reaction = Reaction.objects.select_for_update().filter(message=message, user=actor, emoji=emoji).first()
+        if reaction is None:
+            return message
+        rev = _next_rev(message.conversation_id)
+        Message.objects.filter(pk=message.pk).update(rev=rev)
+        message.rev = rev
+        reaction.delete()
+    return message
+
+
+def conversation_mark_read(*, actor: User, conversation: Conversation, seq: Any) -> Participant:
+    try:
+        seq = int(seq)
+    except (TypeError, ValueError):
+        raise ServiceError("invalid_seq", "seq must be a whole number.") from None
+    if seq < 0:
+        raise ServiceError("invalid_seq", "seq must not be negative.")
+    participant = Participant.objects.filter(conversation=conversation, user=actor).first()
+    if participant is None:
+        raise ServiceError("not_participant", "You are not a participant of this conversation.", status=403)
+    seq = min(seq, Conversation.objects.values_list("rev", flat=True).get(pk=conversation.pk))
+    Participant.objects.filter(pk=participant.pk, last_read_seq__lt=seq).update(last_read_seq=seq)
+    participant.refresh_from_db(fields=["last_read_seq"])
+    return participant
+
+
+def _company_users(actor: User, user_ids: Iterable[Any]) -> list[User]:
+    ids: set[int] = set()
+    for value in user_ids:
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise ServiceError("invalid_participants", "participants must be a list of user ids.")
+        try:
+            ids.add(int(value))
+        except ValueError:
+            raise ServiceError("invalid_participants", "participants must be a list of user ids.") from None
+    users = list(User.objects.filter(pk__in=ids, company_id=actor.company_id, is_active=True))
+    if len(users) != len(ids):
+        raise ServiceError("unknown_participant", "Some participants are not people of your company.")
+    return users
+
+
+def direct_get_or_create(*, actor: User, other_id: Any) -> tuple[Conversation, bool]:
+    (other,) = _company_users(actor, [other_id])
+    low, high = sorted([actor.id, other.id])
+    key = f"{low}:{high}"
+    existing = Conversation.objects.filter(company_id=actor.company_id, direct_key=key).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            conversation = Conversation.objects.create(
+                company_id=actor.company_id, kind=Conversation.Kind.DIRECT, direct_key=key, created_by=actor
+            )
+            for user in {actor.id: actor, other.id: other}.values():
+                Participant.objects.create(conversation=conversation, user=user)
+    except IntegrityError:
+        return Conversation.objects.get(company_id=actor.company_id, direct_key=key), False
+    return conversation, True
+
+
+def _validate_title(title: Any) -> str:
+    if title is None:
+        return ""
+    if not isinstance(title, str) or len(title) > 200:
+        raise ServiceError("invalid_title", "title must be text of at most 200 characters.")
+    return title.strip()
+
+
+def group_create(*, actor: User, title: Any, participant_ids: Iterable[Any]) -> Conversation:
+    title = _validate_title(title)
+    users = _company_users(actor, participant_ids)
+    with transaction.atomic():
+        conversation = Conversation.objects.create(
+            company_id=actor.company_id, kind=Conversation.Kind.GROUP, title=title, created_by=actor
+        )
+        for user in {u.id: u for u in [actor, *users]}.values():
+            Participant.objects.create(conversation=conversation, user=user)
+        assign_perm("manage_conversation", actor, conversation)
+    return conversation
+
+
+def conversation_update(
+    *, actor: User, conversation: Conversation, title: Any = None, participant_ids: Iterable[Any] | None = None,
+    may_manage: bool = False,
+) -> Conversation:
+    if conversation.kind != Conversation.Kind.GROUP:
+        raise ServiceError("not_a_group", "Only group conversations can be renamed or change participants.")
+    with transaction.atomic():
+        locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        if title is not None:
+            locked.title = _validate_title(title)
+            locked.save(update_fields=["title"])
+        if participant_ids is not None:
+            if not may_manage:
+                raise ServiceError("permission_denied", "Only the group's managers can change its participants.", status=403)
+            wanted = {u.id for u in _company_users(actor, participant_ids)} | {actor.id}
+            current = {p.user_id: p for p in Participant.objects.filter(conversation=locked)}
+            for user_id in wanted:
+                participant = current.get(user_id)
+                if participant is None:
+                    Participant.objects.create(conversation=locked, user_id=user_id)
+                elif not participant.is_active:
+                    participant_set_active(participant=participant, active=True)
+            for user_id, participant in current.items():
+                if user_id not in wanted and participant.is_active:
+                    participant_set_active(participant=participant, active=False)
+    return locked
+
+
+def participant_set_active(*, participant: Participant, active: bool) -> Participant:
+    participant.is_active = active
+    participant.left_at = None if active else timezone.now()
+    participant.save(update_fields=["is_active", "left_at"])
+    return participant
+
+
+def room_conversation_get_or_create(*, space: Any) -> tuple[Conversation, bool]:
+    """Exactly one room conversation per space, also under concurrent first requests (unique `space`)."""
+    existing = Conversation.objects.filter(space=space).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            conversation = Conversation.objects.create(
+                company_id=space.company_id, kind=Conversation.Kind.ROOM, space=space, title=space.name
+            )
+    except IntegrityError:
+        return Conversation.objects.get(space=space), False
+    return conversation, True
+
+
+def room_participant_join(*, conversation: Conversation, user: User) -> Participant:
+    participant, created = Participant.objects.get_or_create(conversation=conversation, user=user)
+    if not created and not participant.is_active:
+        participant_set_active(participant=participant, active=True)
+    return participant
+
+
+def room_participant_leave(*, conversation: Conversation, user: User) -> None:
+    participant = Participant.objects.filter(conversation=conversation, user=user, is_active=True).first()
+    if participant is not None:
+        participant_set_active(participant=participant, active=False)

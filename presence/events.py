@@ -1,0 +1,19 @@
+"""Payloads and recipients of presence events (the user's company)."""
+
+from presence.models import Presence
+from virtual_office.realtime import company_group, envelope, send_event_on_commit
+
+
+def presence_payload(presence: Presence) -> dict:
+    return {
+        "user": presence.user_id,
+        "status": presence.effective_status,
+        "current_space": presence.current_space_id,
+        "last_seen": presence.last_seen.isoformat() if presence.last_seen else None,
+    }
+
+
+def presence_saved(presence: Presence, company_id: int | None) -> None:
+    if company_id is None:
+        return
+    send_event_on_commit(company_group(company_id), envelope("presence.updated", presence_payload(presence)))

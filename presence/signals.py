@@ -1,0 +1,22 @@
+"""Signal receivers: hand committed presence changes to presence.events. No business rules here."""
+
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from presence import events
+from presence.models import Presence
+from virtual_office.models import User
+
+
+@receiver(post_save, sender=Presence, dispatch_uid="presence.presence_saved")
+def on_presence_saved(sender, instance: Presence, update_fields=None, **kwargs) -> None:  # noqa: ANN001
+    if update_fields is not None and set(update_fields) <= {"last_seen", "updated_at"}:
+        return
+    company_id = User.objects.filter(pk=instance.user_id).values_list("company_id", flat=True).first()
+    events.presence_saved(instance, company_id)
+
+
+@receiver(post_save, sender=User, dispatch_uid="presence.user_created")
+def on_user_created(sender, instance: User, created: bool, **kwargs) -> None:  # noqa: ANN001
+    if created:
+        Presence.objects.get_or_create(user=instance)

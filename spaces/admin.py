@@ -1,0 +1,28 @@
+from django.contrib import admin
+from guardian.admin import GuardedModelAdmin
+
+from spaces.models import Meeting, Space
+
+
+class MeetingInline(admin.TabularInline):
+    model = Meeting
+    extra = 0
+    fields = ["title", "started_by", "started_at", "ended_at"]
+    readonly_fields = ["started_at"]
+
+
+@admin.register(Space)
+class SpaceAdmin(GuardedModelAdmin):
+    list_display = ["name", "company", "kind", "status", "capacity", "is_private"]
+    list_filter = ["company", "kind", "status", "is_private"]
+    search_fields = ["name"]
+    list_select_related = ["company"]
+    inlines = [MeetingInline]
+
+
+@admin.register(Meeting)
+class MeetingAdmin(admin.ModelAdmin):
+    list_display = ["title", "space", "started_by", "started_at", "ended_at"]
+    list_filter = ["space__company"]
+    search_fields = ["title", "space__name"]
+    list_select_related = ["space", "started_by"]

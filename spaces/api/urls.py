@@ -1,0 +1,12 @@
+from django.urls import path
+
+from spaces.api import views
+
+urlpatterns = [
+    path("spaces/", views.SpaceListView.as_view(), name="space-list"),
+    path("spaces/<int:space_id>/", views.SpaceDetailView.as_view(), name="space-detail"),
+    path("spaces/<int:space_id>/enter/", views.SpaceEnterView.as_view(), name="space-enter"),
+    path("spaces/<int:space_id>/leave/", views.SpaceLeaveView.as_view(), name="space-leave"),
+    path("spaces/<int:space_id>/conversation/", views.SpaceConversationView.as_view(), name="space-conversation"),
+    path("spaces/<int:space_id>/meeting/", views.SpaceMeetingView.as_view(), name="space-meeting"),
+]

@@ -1,0 +1,117 @@
+"""REST views for spaces: validate, call a service or selector, serialize."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from messaging import services as messaging_services
+from messaging.api.serializers import ConversationOut
+from messaging.permissions import access_conversation
+from messaging.selectors import conversation_detail
+from presence.api.serializers import PresenceOut
+from spaces import selectors, services
+from spaces.api.serializers import MeetingIn, MeetingOut, SpaceIn, SpaceOut
+from spaces.permissions import IsCompanyAdminOrReadOnly, access_space, can_read_room
+from virtual_office.errors import NotFound
+
+ERRORS = {400: None, 401: None, 403: None, 404: None, 409: None}
+
+
+class SpaceListView(APIView):
+    permission_classes = [IsCompanyAdminOrReadOnly]
+
+    @extend_schema(responses={200: SpaceOut(many=True), 401: None})
+    def get(self, request: Request) -> Response:
+        return Response(SpaceOut(selectors.space_list(user=request.user), many=True).data)
+
+    @extend_schema(request=SpaceIn, responses={201: SpaceOut, **ERRORS})
+    def post(self, request: Request) -> Response:
+        data = SpaceIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        space = services.space_create(actor=request.user, data=data.validated_data)
+        return Response(SpaceOut(selectors.space_get(space_id=space.id)).data, status=status.HTTP_201_CREATED)
+
+
+class SpaceDetailView(APIView):
+    permission_classes = [IsCompanyAdminOrReadOnly]
+
+    @extend_schema(responses={200: SpaceOut, 401: None, 404: None})
+    def get(self, request: Request, space_id: int) -> Response:
+        space = access_space(request.user, space_id)
+        return Response(SpaceOut(selectors.space_get(space_id=space.id)).data)
+
+    @extend_schema(request=SpaceIn, responses={200: SpaceOut, **ERRORS})
+    def patch(self, request: Request, space_id: int) -> Response:
+        space = access_space(request.user, space_id, manage=True)
+        data = SpaceIn(space, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        services.space_update(actor=request.user, space=space, data=data.validated_data)
+        return Response(SpaceOut(selectors.space_get(space_id=space.id)).data)
+
+    @extend_schema(responses={204: None, 401: None, 403: None, 404: None})
+    def delete(self, request: Request, space_id: int) -> Response:
+        space = access_space(request.user, space_id, manage=True)
+        services.space_delete(actor=request.user, space=space)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SpaceEnterView(APIView):
+    @extend_schema(request=None, responses={200: PresenceOut, 401: None, 404: None, 409: None})
+    def post(self, request: Request, space_id: int) -> Response:
+        space = access_space(request.user, space_id)
+        presence = services.space_enter(actor=request.user, space=space)
+        return Response(PresenceOut(presence).data)
+
+
+class SpaceLeaveView(APIView):
+    @extend_schema(request=None, responses={200: PresenceOut, 401: None, 404: None, 409: None})
+    def post(self, request: Request, space_id: int) -> Response:
+        space = access_space(request.user, space_id)
+        presence = request.user.presence
+        if presence.current_space_id != space.id:
+            from virtual_office.errors import Conflict
+
+            raise Conflict("not_in_space", f"You are not in {space.name}.")
+        presence = services.space_leave(actor=request.user, reason="left")
+        return Response(PresenceOut(presence).data)
+
+
+class SpaceConversationView(APIView):
+    @extend_schema(responses={200: ConversationOut, 401: None, 404: None})
+    def get(self, request: Request, space_id: int) -> Response:
+        space = access_space(request.user, space_id)
+        if not can_read_room(request.user, space):
+            raise NotFound("No such space.")
+        conversation, _ = messaging_services.room_conversation_get_or_create(space=space)
+        conversation = access_conversation(request.user, conversation.id)
+        conversation = conversation_detail(user=request.user, conversation=conversation)
+        return Response(ConversationOut(conversation, context={"user": request.user}).data)
+
+
+class SpaceMeetingView(APIView):
+    @extend_schema(request=MeetingIn, responses={201: MeetingOut, **ERRORS})
+    def post(self, request: Request, space_id: int) -> Response:
+        space = access_space(request.user, space_id)
+        data = MeetingIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        _check_may_run_meeting(request, space)
+        meeting = services.meeting_start(actor=request.user, space=space, title=data.validated_data["title"])
+        return Response(MeetingOut(meeting).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={200: MeetingOut, 401: None, 403: None, 404: None, 409: None})
+    def delete(self, request: Request, space_id: int) -> Response:
+        space = access_space(request.user, space_id)
+        _check_may_run_meeting(request, space)
+        meeting = services.meeting_end(actor=request.user, space=space)
+        return Response(MeetingOut(meeting).data)
+
+
+def _check_may_run_meeting(request: Request, space) -> None:  # noqa: ANN001
+    from virtual_office.errors import Forbidden
+
+    if request.user.is_company_admin:
+        return
+    if request.user.presence.current_space_id != space.id:
+        raise Forbidden("Enter the space to start or end its meeting.", code="not_in_space")

@@ -1,0 +1,59 @@
+"""Who may see, enter and manage spaces. Another company's space is a 404, never a 403."""
+
+from django.db.models import QuerySet
+from guardian.shortcuts import get_objects_for_user
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+
+from spaces.models import Space
+from virtual_office.errors import Forbidden, NotFound
+from virtual_office.models import User
+
+ENTER_PERM = "spaces.enter_space"
+
+
+def can_enter(user: User, space: Space) -> bool:
+    if space.company_id != user.company_id:
+        return False
+    if not space.is_private or user.is_company_admin:
+        return True
+    return user.has_perm(ENTER_PERM, space)
+
+
+def enterable_private_space_ids(user: User) -> set[int]:
+    """Private spaces this user was granted (guardian, object grants only: no global shortcut)."""
+    spaces = get_objects_for_user(
+        user,
+        ENTER_PERM,
+        klass=Space.objects.filter(company_id=user.company_id, is_private=True),
+        accept_global_perms=False,
+        with_superuser=False,
+    )
+    return set(spaces.values_list("id", flat=True))
+
+
+def visible_spaces(user: User) -> QuerySet[Space]:
+    return Space.objects.filter(company_id=user.company_id)
+
+
+def access_space(user: User, space_id: int | str, *, manage: bool = False) -> Space:
+    try:
+        space = visible_spaces(user).get(pk=int(space_id))
+    except (Space.DoesNotExist, ValueError, TypeError):
+        raise NotFound("No such space.") from None
+    if manage and not user.is_company_admin:
+        raise Forbidden("Only company admins can change spaces.")
+    return space
+
+
+def can_read_room(user: User, space: Space) -> bool:
+    """A space's room conversation is readable by whoever may enter the space."""
+    return can_enter(user, space)
+
+
+class IsCompanyAdminOrReadOnly(BasePermission):
+    message = "Only company admins can change spaces."
+
+    def has_permission(self, request, view) -> bool:  # noqa: ANN001
+        if request.method in SAFE_METHODS:
+            return True
+        return bool(request.user and request.user.is_authenticated and request.user.is_company_admin)

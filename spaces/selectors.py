@@ -1,0 +1,31 @@
+"""Reads of spaces with occupants, open meeting and room conversation loaded once."""
+
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+
+from messaging.models import Conversation
+from presence.models import Presence
+from spaces.models import Meeting, Space
+from spaces.permissions import visible_spaces
+from virtual_office.models import User
+
+
+def _annotated(qs: QuerySet[Space]) -> QuerySet[Space]:
+    room = Conversation.objects.filter(space=OuterRef("pk")).values("id")[:1]
+    return qs.annotate(room_conversation_id=Subquery(room)).prefetch_related(
+        Prefetch("meetings", queryset=Meeting.objects.filter(ended_at__isnull=True), to_attr="open_meetings"),
+        Prefetch("presences", queryset=Presence.objects.only("id", "user_id", "current_space_id").order_by("user_id")),
+    )
+
+
+def _with_occupants(spaces: list[Space]) -> list[Space]:
+    for space in spaces:
+        space.occupant_ids = [p.user_id for p in space.presences.all()]
+    return spaces
+
+
+def space_list(*, user: User) -> list[Space]:
+    return _with_occupants(list(_annotated(visible_spaces(user))))
+
+
+def space_get(*, space_id: int) -> Space:
+    return _with_occupants([_annotated(Space.objects.filter(pk=space_id)).get()])[0]

@@ -1,0 +1,80 @@
+"""Shared fixtures: two companies with people, API clients, and an event capture over on_commit."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests.factories import CompanyFactory, SpaceFactory, UserFactory
+
+
+@pytest.fixture
+def company(db):
+    return CompanyFactory(name="Acme", slug="acme")
+
+
+@pytest.fixture
+def other_company(db):
+    return CompanyFactory(name="Globex", slug="globex")
+
+
+@pytest.fixture
+def alice(company):
+    return UserFactory(company=company, username="alice", display_name="Alice Archer")
+
+
+@pytest.fixture
+def bob(company):
+    return UserFactory(company=company, username="bob", display_name="Bob Baker")
+
+
+@pytest.fixture
+def carol(company):
+    return UserFactory(company=company, username="carol", display_name="Carol Clark")
+
+
+@pytest.fixture
+def admin_user(company):
+    return UserFactory(company=company, username="boss", display_name="Dana Boss", is_company_admin=True)
+
+
+@pytest.fixture
+def mallory(other_company):
+    """A user of another company: must never see Acme's objects."""
+    return UserFactory(company=other_company, username="mallory", display_name="Mallory Moss")
+
+
+@pytest.fixture
+def space(company):
+    return SpaceFactory(company=company, name="Lounge", capacity=3)
+
+
+def client_for(user) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def api():
+    return client_for
+
+
+@pytest.fixture
+def capture_events(django_capture_on_commit_callbacks, monkeypatch):
+    """Collects (group, message) pairs that would be sent after commit; rollback leaves it empty."""
+    from virtual_office import realtime
+
+    sent: list[tuple[str, dict]] = []
+    monkeypatch.setattr(realtime, "send_now", lambda group, message: sent.append((group, message)))
+
+    class Capture:
+        def __init__(self) -> None:
+            self.sent = sent
+
+        def __call__(self):
+            return django_capture_on_commit_callbacks(execute=True)
+
+        def types(self, group: str | None = None) -> list[str]:
+            return [m["event"]["type"] for g, m in sent if "event" in m and (group is None or g == group)]
+
+    return Capture()

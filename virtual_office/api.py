@@ -1,0 +1,42 @@
+"""Shared REST plumbing: the exception handler that keeps every error JSON with `detail` and `code`."""
+
+import logging
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DatabaseError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from virtual_office.errors import ServiceError
+
+logger = logging.getLogger(__name__)
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, ServiceError):
+        return Response({"detail": exc.message, "code": exc.code}, status=exc.status)
+    if isinstance(exc, Http404):
+        return Response({"detail": "Not found.", "code": "not_found"}, status=status.HTTP_404_NOT_FOUND)
+    if isinstance(exc, DjangoValidationError):
+        return Response({"detail": " ".join(exc.messages), "code": "invalid"}, status=status.HTTP_400_BAD_REQUEST)
+    response = drf_exception_handler(exc, context)
+    if response is not None:
+        if isinstance(response.data, dict) and "detail" in response.data and "code" not in response.data:
+            detail = response.data["detail"]
+            response.data["code"] = getattr(detail, "code", None) or _default_code(exc)
+        return response
+    if isinstance(exc, DatabaseError):
+        logger.exception("database error in API")
+        return Response(
+            {"detail": "The database could not complete this request; try again.", "code": "database_error"},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+    return None
+
+
+def _default_code(exc: Exception) -> str:
+    if isinstance(exc, exceptions.APIException):
+        return exc.default_code
+    return "error"

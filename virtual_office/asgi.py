@@ -1,0 +1,21 @@
+"""ASGI entry point: Django for HTTP, the office consumer for `/ws/`."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "virtual_office.settings")
+django_asgi_app = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+from virtual_office.routing import websocket_application  # noqa: E402
+
+http_app = django_asgi_app
+if settings.DEBUG:
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+    http_app = ASGIStaticFilesHandler(django_asgi_app)
+
+application = ProtocolTypeRouter({"http": http_app, "websocket": websocket_application})

@@ -1,0 +1,254 @@
+"""The one WebSocket consumer: authenticate, parse and validate frames, dispatch to app handlers, reply.
+
+Business rules live in the apps' services (reached through their `handlers.py`); this module only
+knows the protocol: frames, acks, errors, rate limits, and per-socket delivery bookkeeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.utils import timezone
+
+from virtual_office import shared_state
+from virtual_office.errors import ServiceError
+from virtual_office.realtime import Hub, company_group, conversation_group, get_hub, user_group
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[["OfficeConsumer", dict], Awaitable[Any]]
+ACTIONS: dict[str, Handler] = {}
+
+# Per user across tabs and processes: at most RATE_LIMIT actions per RATE_WINDOW seconds.
+RATE_LIMIT = 120
+RATE_WINDOW = 10
+# A socket that keeps sending after this many refusals in one window is closed with 4029.
+FLOOD_CLOSE_AFTER = 40
+
+
+def socket_action(name: str) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        ACTIONS[name] = handler
+        return handler
+
+    return register
+
+
+class OfficeConsumer(AsyncWebsocketConsumer):
+    hub: Hub
+    user_id: int
+    company_id: int
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated or not user.is_active or user.company_id is None:
+            # Accept first so the client sees the close code; a refused handshake carries none.
+            await self.accept()
+            await self.close(code=4401)
+            return
+        self.user = user
+        self.user_id = user.id
+        self.company_id = user.company_id
+        self.session_key = getattr(self.scope.get("session"), "session_key", None)
+        self.joined: set[str] = set()
+        self.watching: set[int] = set()
+        self.floors: dict[int, int] = {}
+        self.resuming: dict[int, list[tuple[int, str]]] = {}
+        self.resume_locks: dict[int, asyncio.Lock] = {}
+        self.typing_timers: dict[int, asyncio.TimerHandle] = {}
+        self.refusals = 0
+        self.closed = False
+        self.hub = await get_hub()
+        await self.accept()
+        self.hub.register(self)
+
+        from messaging import selectors as messaging_selectors
+        from presence import services as presence_services
+
+        revs = await database_sync_to_async(messaging_selectors.subscribed_conversation_revs)(user)
+        for group in (user_group(self.user_id), company_group(self.company_id)):
+            await self.join_group(group)
+        for conversation_id, rev in revs.items():
+            self.floors[conversation_id] = rev
+            await self.join_group(conversation_group(conversation_id))
+        hello = {"user": self.user_id, "server_time": timezone.now().isoformat()}
+        await self.send_frame({"type": "hello", "data": hello})
+        await database_sync_to_async(presence_services.connection_open)(
+            user=user, channel_name=self.channel_name, server_id=self.hub.server_id
+        )
+
+    async def disconnect(self, code: int) -> None:
+        if not hasattr(self, "hub"):
+            return
+        self.closed = True
+        self.hub.unregister(self)
+        for timer in self.typing_timers.values():
+            timer.cancel()
+        from messaging import handlers as messaging_handlers
+        from presence import services as presence_services
+
+        for conversation_id in list(self.watching):
+            await messaging_handlers.stop_watching(self, conversation_id)
+        await database_sync_to_async(presence_services.connection_close)(
+            user_id=self.user_id, channel_name=self.channel_name
+        )
+        asyncio.get_running_loop().call_later(
+            settings.PRESENCE_OFFLINE_GRACE_SECONDS,
+            lambda: asyncio.ensure_future(
+                database_sync_to_async(presence_services.presence_settle)(user_id=self.user_id)
+            ),
+        )
+
+    # -- groups and delivery -------------------------------------------------------------------
+
+    async def join_group(self, group: str) -> None:
+        if group not in self.joined:
+            self.joined.add(group)
+            await self.hub.subscribe(group, self)
+
+    def leave_group(self, group: str) -> None:
+        if group in self.joined:
+            self.joined.discard(group)
+            self.hub.unsubscribe(group, self)
+
+    async def apply_control(self, control: dict) -> None:
+        """Instructions sent to a user's sockets in the event stream (membership changes)."""
+        conversation_id = control.get("conversation")
+        if control.get("op") == "join" and conversation_id is not None:
+            self.floors.setdefault(conversation_id, int(control.get("rev", 0)))
+            await self.join_group(conversation_group(conversation_id))
+            # Events committed together with the join were published before this process joined
+            # the group: replay them from the database (de-duplicated by rev).
+            asyncio.ensure_future(self.catch_up(conversation_id, int(control.get("rev", 0))))
+        elif control.get("op") == "leave" and conversation_id is not None:
+            self.leave_group(conversation_group(conversation_id))
+            self.floors.pop(conversation_id, None)
+            self.watching.discard(conversation_id)
+        elif control.get("op") == "close":
+            await self.close(code=int(control.get("code", 4401)))
+
+    async def deliver(self, text: str, conversation: int | None, rev: int | None) -> bool:
+        """Write one pre-encoded frame; durable events go out once each, in rev order."""
+        if self.closed:
+            return False
+        if conversation is not None and rev is not None:
+            if conversation_group(conversation) not in self.joined:
+                return False
+            buffer = self.resuming.get(conversation)
+            if buffer is not None:
+                buffer.append((rev, text))
+                return False
+            floor = self.floors.get(conversation)
+            if floor is not None:
+                if rev <= floor:
+                    return False
+                if rev > floor + 1:
+                    # Something in between was dropped or is still in flight: heal from the database.
+                    self.resuming[conversation] = [(rev, text)]
+                    asyncio.ensure_future(self.catch_up(conversation, floor))
+                    return False
+            self.floors[conversation] = rev
+        try:
+            await self.send(text_data=text)
+        except Exception:
+            return False
+        return True
+
+    async def catch_up(self, conversation_id: int, since_rev: int, *, force: bool = False) -> None:
+        """Replay a conversation's durable events after since_rev from the database, then flush what
+        arrived live meanwhile (events at or below the replayed rev are dropped: no duplicates).
+
+        `force` (a client's `resume`) replays from since_rev even if this socket already sent them."""
+        from messaging.events import replay_events
+
+        lock = self.resume_locks.setdefault(conversation_id, asyncio.Lock())
+        async with lock:
+            self.resuming.setdefault(conversation_id, [])
+            if not force:
+                since_rev = max(since_rev, self.floors.get(conversation_id, since_rev))
+            floor = since_rev
+            try:
+                events = await database_sync_to_async(replay_events)(conversation_id, since_rev)
+                for event in events:
+                    await self.send_frame(event)
+                    floor = max(floor, event["rev"])
+            except Exception:
+                logger.exception("catch-up of conversation %s failed", conversation_id)
+            finally:
+                buffered = self.resuming.pop(conversation_id, [])
+                self.floors[conversation_id] = max(floor, self.floors.get(conversation_id, 0))
+                for rev, text in sorted(buffered):
+                    await self.deliver(text, conversation_id, rev)
+
+    async def send_frame(self, frame: dict) -> None:
+        if not self.closed:
+            await self.send(text_data=orjson.dumps(frame).decode())
+
+    # -- client frames ---------------------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if text_data is None:
+            await self.send_error(None, "bad_frame", "Frames must be JSON text.")
+            return
+        if len(text_data) > settings.WS_MAX_FRAME_BYTES:
+            await self.send_error(None, "frame_too_large", f"Frames are limited to {settings.WS_MAX_FRAME_BYTES} bytes.")
+            return
+        try:
+            frame = orjson.loads(text_data)
+        except orjson.JSONDecodeError:
+            await self.send_error(None, "bad_json", "The frame is not valid JSON.")
+            return
+        if not isinstance(frame, dict):
+            await self.send_error(None, "bad_frame", "A frame must be a JSON object with an `action`.")
+            return
+        ref = frame.get("ref")
+        if ref is not None and not isinstance(ref, (str, int)):
+            await self.send_error(None, "bad_ref", "`ref` must be a string or a number.")
+            return
+        if not await self.within_rate_limit(ref):
+            return
+        action = frame.get("action")
+        handler = ACTIONS.get(action) if isinstance(action, str) else None
+        if handler is None:
+            await self.send_error(ref, "unknown_action", f"Unknown action: {str(action)[:50]!r}.")
+            return
+        try:
+            data = await handler(self, frame)
+        except ServiceError as exc:
+            await self.send_error(ref, exc.code, exc.message)
+            return
+        except Exception:
+            logger.exception("socket action %s failed", action)
+            await self.send_error(ref, "internal_error", "Something went wrong; nothing was changed.")
+            return
+        if action == "ping":
+            await self.send_frame({"type": "pong", "ref": ref})
+        elif ref is not None:
+            await self.send_frame({"type": "ack", "ref": ref, "data": data})
+
+    async def within_rate_limit(self, ref: Any) -> bool:
+        count = await shared_state.hit(f"ws:{self.user_id}", RATE_WINDOW)
+        if count <= RATE_LIMIT:
+            self.refusals = 0
+            return True
+        self.refusals += 1
+        if self.refusals > FLOOD_CLOSE_AFTER:
+            await self.close(code=4029)
+            return False
+        await self.send_error(ref, "rate_limited", "Too many actions; slow down and retry in a few seconds.")
+        return False
+
+    async def send_error(self, ref: Any, code: str, message: str) -> None:
+        await self.send_frame({"type": "error", "ref": ref, "error": {"code": code, "message": message}})
+
+
+@socket_action("ping")
+async def ping(consumer: OfficeConsumer, frame: dict) -> None:
+    return None

@@ -1,0 +1,4 @@
+"""Server-rendered partials of the office page (menus, panels, toasts)."""
+
+
+urlpatterns: list = []

@@ -1,0 +1,255 @@
+"""Realtime plumbing: group names, the event envelope, `send_event_on_commit`, and the per-process hub.
+
+How an event travels:
+
+1. A service commits a change; a signal receiver hands it to `<app>/events.py`, which builds the
+   payload from plain values and calls `send_event_on_commit(group, event)`.
+2. After commit, one `group_send` puts `{"type": "event.forward", "group", "event"}` on the channel
+   layer. Group members are *server processes*, not sockets: each process has one hub channel and
+   joins a group once while at least one of its sockets belongs to it.
+3. The hub of each process receives the message, encodes the frame once (orjson) and writes it to
+   each of its local sockets in that group, applying per-socket filters (watchers only, exclude the
+   actor, resume de-duplication).
+
+So a conversation with 1,000 members on two processes costs two deliveries through Redis, not 1,000.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+import weakref
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+if TYPE_CHECKING:
+    from virtual_office.consumers import OfficeConsumer
+
+logger = logging.getLogger(__name__)
+
+FORWARD = "event.forward"
+
+
+def user_group(user_id: int) -> str:
+    return f"user.{user_id}"
+
+
+def company_group(company_id: int) -> str:
+    return f"company.{company_id}"
+
+
+def conversation_group(conversation_id: int) -> str:
+    return f"conversation.{conversation_id}"
+
+
+def envelope(event_type: str, data: dict[str, Any], *, conversation: int | None = None, rev: int | None = None) -> dict:
+    """The server-to-client frame: `{"type", "data"}`, plus `conversation` and `rev` for durable events."""
+    event: dict[str, Any] = {"type": event_type, "data": data}
+    if conversation is not None:
+        event["conversation"] = conversation
+    if rev is not None:
+        event["rev"] = rev
+    return event
+
+
+def send_event_on_commit(
+    group: str,
+    event: dict | Callable[[], dict | None] | None = None,
+    *,
+    exclude_user: int | None = None,
+    watchers_only: bool = False,
+    control: dict | None = None,
+) -> None:
+    """Send `event` to every socket in `group` once the current transaction commits (never on rollback).
+
+    `control` carries instructions for the sockets themselves (join or leave a conversation group)
+    and travels in the same ordered stream as the events. `event` may be a function that builds the
+    payload at commit time, for payloads that need rows written later in the same transaction.
+    """
+    message: dict[str, Any] = {"type": FORWARD, "group": group}
+    if exclude_user is not None:
+        message["exclude_user"] = exclude_user
+    if watchers_only:
+        message["watchers_only"] = True
+    if control is not None:
+        message["control"] = control
+
+    def send() -> None:
+        built = event() if callable(event) else event
+        if built is not None:
+            message["event"] = built
+        if "event" in message or "control" in message:
+            send_now(group, message)
+
+    transaction.on_commit(send, robust=True)
+
+
+def send_now(group: str, message: dict) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    async_to_sync(layer.group_send)(group, message)
+
+
+async def asend_now(group: str, message: dict) -> None:
+    layer = get_channel_layer()
+    if layer is not None:
+        await layer.group_send(group, message)
+
+
+class Hub:
+    """One per server process (per event loop): joins groups on behalf of local sockets and fans out."""
+
+    MAINTENANCE_SECONDS = 15.0
+    GROUP_REFRESH_SECONDS = 3600.0
+
+    def __init__(self) -> None:
+        self.layer = get_channel_layer()
+        self.server_id = uuid.uuid4().hex
+        self.channel: str | None = None
+        self.members: dict[str, set[OfficeConsumer]] = {}
+        self.consumers: set[OfficeConsumer] = set()
+        self._started = asyncio.Event()
+        self._starting = False
+        self._tasks: list[asyncio.Task] = []
+        self.periodic: list[Callable[[Hub], Any]] = []
+        self.delivered = 0
+        self.dropped = 0
+
+    async def start(self) -> None:
+        if self._started.is_set():
+            return
+        if self._starting:
+            await self._started.wait()
+            return
+        self._starting = True
+        # The default prefix matters: channels_redis reads every "specific." channel of a process in
+        # one loop; a channel with another prefix would never be read while a consumer holds that loop.
+        self.channel = await self.layer.new_channel()
+        self._tasks.append(asyncio.create_task(self._receive_loop(), name="hub-receive"))
+        self._tasks.append(asyncio.create_task(self._maintenance_loop(), name="hub-maintenance"))
+        for hook in _startup_hooks:
+            self._tasks.append(asyncio.create_task(hook(self), name=f"hub-{getattr(hook, '__name__', 'hook')}"))
+        self._started.set()
+
+    async def subscribe(self, group: str, consumer: OfficeConsumer) -> None:
+        members = self.members.get(group)
+        if members is None:
+            members = self.members[group] = set()
+            members.add(consumer)
+            await self.layer.group_add(group, self.channel)
+        else:
+            members.add(consumer)
+
+    def unsubscribe(self, group: str, consumer: OfficeConsumer) -> None:
+        # The layer membership is dropped lazily by maintenance: discarding now could race a
+        # concurrent subscribe of another local socket to the same group.
+        members = self.members.get(group)
+        if members is not None:
+            members.discard(consumer)
+
+    def register(self, consumer: OfficeConsumer) -> None:
+        self.consumers.add(consumer)
+
+    def unregister(self, consumer: OfficeConsumer) -> None:
+        self.consumers.discard(consumer)
+        for group in list(consumer.joined):
+            self.unsubscribe(group, consumer)
+
+    async def _receive_loop(self) -> None:
+        while True:
+            try:
+                message = await self.layer.receive(self.channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("hub receive failed; retrying")
+                await asyncio.sleep(0.5)
+                continue
+            try:
+                await self.dispatch(message)
+            except Exception:
+                logger.exception("hub dispatch failed for %s", message.get("group"))
+
+    async def dispatch(self, message: dict) -> None:
+        group = message.get("group")
+        members = self.members.get(group)
+        if not members:
+            return
+        control = message.get("control")
+        if control is not None:
+            for consumer in list(members):
+                await consumer.apply_control(control)
+        event = message.get("event")
+        if event is None:
+            return
+        text = orjson.dumps(event).decode()
+        exclude_user = message.get("exclude_user")
+        watchers_only = message.get("watchers_only", False)
+        conversation = event.get("conversation") if "rev" in event else None
+        rev = event.get("rev")
+        watched = event.get("data", {}).get("conversation") if watchers_only else None
+        for consumer in list(members):
+            if exclude_user is not None and consumer.user_id == exclude_user:
+                continue
+            if watchers_only and watched not in consumer.watching:
+                continue
+            if await consumer.deliver(text, conversation, rev):
+                self.delivered += 1
+
+    async def _maintenance_loop(self) -> None:
+        last_refresh = asyncio.get_running_loop().time()
+        while True:
+            await asyncio.sleep(self.MAINTENANCE_SECONDS)
+            try:
+                for group in [g for g, members in self.members.items() if not members]:
+                    del self.members[group]
+                    await self.layer.group_discard(group, self.channel)
+                now = asyncio.get_running_loop().time()
+                if now - last_refresh > self.GROUP_REFRESH_SECONDS:
+                    last_refresh = now
+                    for group in list(self.members):
+                        await self.layer.group_add(group, self.channel)
+                for job in self.periodic:
+                    await job(self)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("hub maintenance failed")
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        self._tasks.clear()
+
+
+_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
+_startup_hooks: list[Callable[[Hub], Any]] = []
+
+
+def on_hub_start(hook: Callable[[Hub], Any]) -> Callable[[Hub], Any]:
+    """Register a coroutine function started once per hub (per server process), e.g. expiry sweeps."""
+    _startup_hooks.append(hook)
+    return hook
+
+
+async def get_hub() -> Hub:
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None:
+        hub = _hubs[loop] = Hub()
+    await hub.start()
+    return hub
+
+
+def current_hub() -> Hub | None:
+    try:
+        return _hubs.get(asyncio.get_running_loop())
+    except RuntimeError:
+        return None

@@ -1,0 +1,74 @@
+"""WebSocket routing and its middleware: Origin check, session or token auth."""
+
+from urllib.parse import urlparse
+
+from channels.auth import AuthMiddlewareStack
+from channels.db import database_sync_to_async
+from channels.middleware import BaseMiddleware
+from channels.routing import URLRouter
+from channels.security.websocket import OriginValidator
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.urls import path
+
+from virtual_office.consumers import OfficeConsumer
+
+
+def _header(scope: dict, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return value.decode("latin1")
+    return None
+
+
+class TokenOrOriginValidator(OriginValidator):
+    """Browsers always send `Origin`; it must be an allowed host. Token clients may send none."""
+
+    def valid_origin(self, parsed_origin) -> bool:  # noqa: ANN001
+        if parsed_origin is None:
+            return True  # checked again in __call__: only token-authenticated handshakes get here
+        return super().valid_origin(parsed_origin)
+
+    async def __call__(self, scope, receive, send):  # noqa: ANN001
+        if scope["type"] == "websocket" and _header(scope, b"origin") is None:
+            auth = _header(scope, b"authorization") or ""
+            if not auth.lower().startswith("token "):
+                from channels.security.websocket import WebsocketDenier
+
+                denier = WebsocketDenier()
+                return await denier(scope, receive, send)
+        return await super().__call__(scope, receive, send)
+
+
+@database_sync_to_async
+def _user_for_token(key: str):  # noqa: ANN202
+    from rest_framework.authtoken.models import Token
+
+    try:
+        token = Token.objects.select_related("user").get(key=key)
+    except Token.DoesNotExist:
+        return None
+    return token.user if token.user.is_active else None
+
+
+class TokenAuthMiddleware(BaseMiddleware):
+    """`Authorization: Token <key>` wins over the session cookie when present."""
+
+    async def __call__(self, scope, receive, send):  # noqa: ANN001
+        auth = _header(scope, b"authorization") or ""
+        if auth.lower().startswith("token "):
+            user = await _user_for_token(auth.split(None, 1)[1].strip())
+            scope["user"] = user or AnonymousUser()
+        return await super().__call__(scope, receive, send)
+
+
+def allowed_origins() -> list[str]:
+    hosts = list(settings.ALLOWED_HOSTS)
+    hosts += [urlparse(origin).netloc for origin in settings.CSRF_TRUSTED_ORIGINS]
+    return hosts
+
+
+websocket_application = TokenOrOriginValidator(
+    AuthMiddlewareStack(TokenAuthMiddleware(URLRouter([path("ws/", OfficeConsumer.as_asgi())]))),
+    allowed_origins(),
+)
