@@ -54,6 +54,6 @@ class IsCompanyAdminOrReadOnly(BasePermission):
     message = "Only company admins can change spaces."
 
     def has_permission(self, request, view) -> bool:  # noqa: ANN001
-        if request.method in SAFE_METHODS:
-            return True
-        return bool(request.user and request.user.is_authenticated and request.user.is_company_admin)
+        if not (request.user and request.user.is_authenticated):
+            return False
+        return request.method in SAFE_METHODS or bool(request.user.is_company_admin)

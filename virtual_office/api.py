@@ -15,6 +15,14 @@ logger = logging.getLogger(__name__)
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
+        # DRF answers 403 when its first authenticator (session) has no challenge; the contract says 401.
+        response = Response(
+            {"detail": str(exc.detail), "code": getattr(exc.detail, "code", None) or exc.default_code},
+            status=status.HTTP_401_UNAUTHORIZED,
+        )
+        response["WWW-Authenticate"] = 'Token realm="api"'
+        return response
     if isinstance(exc, ServiceError):
         return Response({"detail": exc.message, "code": exc.code}, status=exc.status)
     if isinstance(exc, Http404):

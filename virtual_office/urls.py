@@ -15,6 +15,10 @@ api_v1 = [
     path("", include("calling.api.urls")),
 ]
 
+# JSON errors for /api/ paths that no view matched or that crashed (HTML pages elsewhere).
+handler404 = "virtual_office.views.not_found"
+handler500 = "virtual_office.views.server_error"
+
 urlpatterns = [
     path("", views.office, name="office"),
     path("healthz", views.healthz, name="healthz"),

@@ -1,5 +1,7 @@
 """Core HTTP endpoints: API token login, health check, and the office page."""
 
+from collections.abc import Mapping
+
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.contrib.auth import authenticate
@@ -7,12 +9,15 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views import defaults
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
@@ -22,6 +27,13 @@ from virtual_office.errors import ServiceError
 class LoginAddressThrottle(SimpleRateThrottle):
     scope = "login_address"
 
+    def get_ident(self, request: Request) -> str:
+        # DRF trusts a client's X-Forwarded-For unless NUM_PROXIES is set, which would let anyone
+        # dodge this throttle by sending a new header each time: use the socket's address instead.
+        if api_settings.NUM_PROXIES is None:
+            return request.META.get("REMOTE_ADDR") or ""
+        return super().get_ident(request)
+
     def get_cache_key(self, request, view) -> str:  # noqa: ANN001
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
@@ -30,7 +42,8 @@ class LoginAccountThrottle(SimpleRateThrottle):
     scope = "login_account"
 
     def get_cache_key(self, request, view) -> str | None:  # noqa: ANN001
-        username = str(request.data.get("username", "")).strip().lower() if hasattr(request, "data") else ""
+        data = request.data
+        username = str(data.get("username", "")).strip().lower() if isinstance(data, Mapping) else ""
         return self.cache_format % {"scope": self.scope, "ident": username[:150]} if username else None
 
 
@@ -78,8 +91,33 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(result, status=200 if ok else 503)
 
 
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """404 for URLs no view matched: JSON under /api/ (clients parse it), the usual page elsewhere."""
+    if _is_api(request):
+        return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Unhandled errors: JSON without a stack trace under /api/, the usual page elsewhere."""
+    if _is_api(request):
+        return JsonResponse(
+            {"detail": "Something went wrong on our side; please try again.", "code": "server_error"}, status=500
+        )
+    return defaults.server_error(request)
+
+
 @login_required
+@ensure_csrf_cookie
 def office(request: HttpRequest) -> HttpResponse:
+    """The office page: floor, people and message panels, first rendered here and then kept live."""
     from virtual_office.office_page import office_context
 
-    return render(request, "office.html", office_context(request.user))
+    response = render(request, "office.html", office_context(request.user))
+    # Never cached: a stale page would start from an old floor (the scripts refetch on each hello).
+    response["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,286 @@
+"""Core HTTP endpoints: token login and its throttles, health check, OpenAPI, and JSON-only errors."""
+
+import uuid
+
+import pytest
+from django.core.cache.backends.locmem import LocMemCache
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tests.factories import PASSWORD, UserFactory
+from virtual_office import views
+
+TOKEN_URL = "/api/v1/auth/token/"
+
+
+@pytest.fixture(autouse=True)
+def fast_hashing(settings):
+    """Throttle tests log in dozens of times; the production hasher would take most of the run."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def private_throttle_cache(monkeypatch):
+    """Each test counts login attempts in its own cache (the shared Redis cache serves other runs too)."""
+    cache = LocMemCache(f"throttle-{uuid.uuid4()}", {})
+    monkeypatch.setattr(views.LoginAddressThrottle, "cache", cache)
+    monkeypatch.setattr(views.LoginAccountThrottle, "cache", cache)
+    return cache
+
+
+def login(username: str, password: str, address: str = "10.0.0.1", **extra):
+    return APIClient().post(
+        TOKEN_URL, {"username": username, "password": password}, format="json", REMOTE_ADDR=address, **extra
+    )
+
+
+# --- auth/token -------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_token_login_returns_a_token_that_authenticates(alice):
+    response = login("alice", PASSWORD)
+    assert response.status_code == 200, response.json()
+    key = response.json()["token"]
+    assert Token.objects.get(user=alice).key == key
+    assert login("alice", PASSWORD).json()["token"] == key  # the same token again, not a second one
+    me = APIClient().get("/api/v1/me/", HTTP_AUTHORIZATION=f"Token {key}")
+    assert me.status_code == 200 and me.json()["id"] == alice.id
+
+
+@pytest.mark.django_db
+def test_session_login_authenticates_the_api(client, alice):
+    assert client.login(username="alice", password=PASSWORD)
+    assert client.get("/api/v1/me/").json()["username"] == "alice"
+
+
+@pytest.mark.django_db
+def test_session_writes_need_csrf(alice):
+    client = APIClient(enforce_csrf_checks=True)
+    assert client.login(username="alice", password=PASSWORD)
+    response = client.put("/api/v1/presence/", {"status": "busy"}, format="json")
+    assert response.status_code == 403 and response.json()["code"] == "permission_denied"
+    assert "CSRF" in response.json()["detail"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"username": "alice", "password": "wrong"},
+        {"username": "nobody", "password": PASSWORD},
+    ],
+)
+def test_token_login_refuses_bad_credentials(alice, payload):
+    response = APIClient().post(TOKEN_URL, payload, format="json", REMOTE_ADDR="10.0.0.2")
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Unable to log in with these credentials.", "code": "invalid_credentials"}
+    assert not Token.objects.exists()
+
+
+@pytest.mark.django_db
+def test_token_login_refuses_inactive_user(alice):
+    alice.is_active = False
+    alice.save()
+    assert login("alice", PASSWORD).status_code == 400
+    assert not Token.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "payload, field",
+    [
+        ({"password": PASSWORD}, "username"),
+        ({"username": "alice"}, "password"),
+        ({"username": "x" * 151, "password": PASSWORD}, "username"),
+        ({"username": ["alice"], "password": PASSWORD}, "username"),
+    ],
+)
+def test_token_login_validates_fields(alice, payload, field):
+    response = APIClient().post(TOKEN_URL, payload, format="json", REMOTE_ADDR="10.0.0.3")
+    assert response.status_code == 400
+    assert field in response.json()
+    assert not Token.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("body", ["[]", "[1, 2]", '"alice"', "{not json"])
+def test_token_login_with_a_body_that_is_not_an_object_is_400_json(alice, body):
+    response = APIClient().post(TOKEN_URL, body, content_type="application/json", REMOTE_ADDR="10.0.0.4")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert not Token.objects.exists()
+
+
+@pytest.mark.django_db
+def test_token_login_is_throttled_per_account(alice):
+    # Ten failed guesses from ten addresses exhaust alice's account budget (10/min)...
+    for n in range(10):
+        assert login("alice", "wrong", address=f"10.1.0.{n}").status_code == 400
+    # ...so even the right password from a fresh address is refused for now, with JSON.
+    response = login("ALICE ", PASSWORD, address="10.1.1.1")
+    assert response.status_code == 429
+    assert response.json()["code"] == "throttled" and "detail" in response.json()
+    assert int(response["Retry-After"]) > 0
+    assert not Token.objects.exists()
+    # Another account is not affected.
+    UserFactory(company=alice.company, username="bob")
+    assert login("bob", PASSWORD, address="10.1.1.1").status_code == 200
+
+
+@pytest.mark.django_db
+def test_token_login_is_throttled_per_address(alice):
+    for n in range(30):
+        assert login(f"guess{n}", "wrong", address="10.2.0.1").status_code == 400
+    response = login("alice", PASSWORD, address="10.2.0.1")
+    assert response.status_code == 429 and response.json()["code"] == "throttled"
+    # Another address still gets in.
+    assert login("alice", PASSWORD, address="10.2.0.2").status_code == 200
+
+
+@pytest.mark.django_db
+def test_address_throttle_ignores_a_forged_forwarded_for_header(alice):
+    for n in range(30):
+        response = login(f"guess{n}", "wrong", address="10.3.0.1", HTTP_X_FORWARDED_FOR=f"192.0.2.{n}")
+        assert response.status_code == 400
+    response = login("alice", PASSWORD, address="10.3.0.1", HTTP_X_FORWARDED_FOR="192.0.2.200")
+    assert response.status_code == 429
+
+
+# --- anonymous: 401 JSON ------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_bad_token_is_401_json(alice):
+    response = APIClient().get("/api/v1/me/", HTTP_AUTHORIZATION="Token not-a-real-token")
+    assert response.status_code == 401
+    assert response.json()["code"] == "authentication_failed"
+    assert response["WWW-Authenticate"].startswith("Token")
+
+
+@pytest.mark.django_db
+def test_anonymous_is_401_json_with_a_challenge():
+    response = APIClient().get("/api/v1/me/")
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Authentication credentials were not provided.", "code": "not_authenticated"}
+    assert response["WWW-Authenticate"].startswith("Token")
+
+
+# --- health, schema, docs -----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_healthz_reports_db_and_channel_layer(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"db": "ok", "channel_layer": "ok"}
+
+
+@pytest.mark.django_db
+def test_healthz_names_the_failing_part(client, monkeypatch):
+    class BrokenLayer:
+        async def new_channel(self, prefix: str) -> str:
+            raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(views, "get_channel_layer", lambda: BrokenLayer())
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json() == {"db": "ok", "channel_layer": "unreachable"}
+
+
+@pytest.mark.django_db
+def test_openapi_schema_lists_every_endpoint(client):
+    response = client.get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    for path in [
+        "/api/v1/auth/token/", "/api/v1/me/", "/api/v1/users/", "/api/v1/presence/", "/api/v1/spaces/",
+        "/api/v1/spaces/{space_id}/", "/api/v1/spaces/{space_id}/enter/", "/api/v1/spaces/{space_id}/leave/",
+        "/api/v1/spaces/{space_id}/conversation/", "/api/v1/spaces/{space_id}/meeting/",
+        "/api/v1/conversations/", "/api/v1/conversations/direct/", "/api/v1/conversations/{conversation_id}/",
+        "/api/v1/conversations/{conversation_id}/messages/", "/api/v1/conversations/{conversation_id}/changes/",
+        "/api/v1/conversations/{conversation_id}/read/", "/api/v1/messages/{message_id}/",
+        "/api/v1/messages/{message_id}/reactions/", "/api/v1/messages/{message_id}/reactions/{emoji}/",
+    ]:
+        assert path in paths, path
+
+
+@pytest.mark.django_db
+def test_swagger_ui_is_served(client):
+    response = client.get("/api/docs/")
+    assert response.status_code == 200
+    assert b"swagger" in response.content.lower()
+
+
+# --- errors are JSON, never HTML and never 500 ------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/nope/",
+        "/api/v1/conversations/abc/",
+        "/api/v1/spaces/1/unknown/",
+        "/api/v2/me/",
+    ],
+)
+def test_unknown_api_url_is_json_404(api, alice, path):
+    for client in (api(alice), APIClient()):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert response["Content-Type"] == "application/json"
+        assert response.json() == {"detail": "Not found.", "code": "not_found"}
+
+
+@pytest.mark.django_db
+def test_id_beyond_bigint_is_404_not_500(api, alice):
+    response = api(alice).get("/api/v1/conversations/99999999999999999999999/")
+    assert response.status_code == 404 and response.json()["code"] == "not_found"
+
+
+@pytest.mark.django_db
+def test_unknown_page_outside_the_api_stays_html(client):
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.django_db
+def test_malformed_json_is_400_json(api, alice):
+    response = api(alice).post("/api/v1/conversations/", "{bad", content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "parse_error"
+
+
+@pytest.mark.django_db
+def test_unsupported_media_type_is_415_json(api, alice):
+    response = api(alice).put("/api/v1/presence/", "status=busy", content_type="text/plain")
+    assert response.status_code == 415
+    assert response.json()["code"] == "unsupported_media_type"
+
+
+@pytest.mark.django_db
+def test_wrong_method_is_405_json(api, alice):
+    response = api(alice).delete("/api/v1/me/")
+    assert response.status_code == 405
+    assert response.json()["code"] == "method_not_allowed"
+
+
+@pytest.mark.django_db
+def test_unhandled_error_under_api_is_json_without_a_trace(alice, monkeypatch):
+    from django.test import Client
+
+    from presence.api import views as presence_views
+
+    def boom(**kwargs):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(presence_views.selectors, "user_list", boom)
+    client = Client(raise_request_exception=False)
+    client.force_login(alice)
+    response = client.get("/api/v1/users/")
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "server_error"
+    assert b"secret internals" not in response.content
