@@ -5,4 +5,4 @@ class CallingConfig(AppConfig):
     name = "calling"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401  (wires the receivers)
+        from . import handlers, signals  # noqa: F401  (wires receivers, socket actions and the expiry sweeper)

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from virtual_office.models import Company
 
@@ -49,6 +50,13 @@ class Call(models.Model):
         return f"{self.kind} call {self.caller_id} -> {self.callee_id} ({self.state})"
 
     @property
+    def effective_state(self) -> str:
+        """A ringing call past its expiry is missed, even before the expiry sweep has written it."""
+        if self.state == self.State.RINGING and self.expires_at <= timezone.now():
+            return self.State.MISSED
+        return self.state
+
+    @property
     def duration_seconds(self) -> int | None:
         if self.answered_at and self.ended_at:
             return int((self.ended_at - self.answered_at).total_seconds())
@@ -80,3 +88,10 @@ class Teleport(models.Model):
 
     def __str__(self) -> str:
         return f"teleport {self.inviter_id} -> {self.invitee_id} ({self.state})"
+
+    @property
+    def effective_state(self) -> str:
+        """A pending invitation past its expiry is expired, even before the expiry sweep has written it."""
+        if self.state == self.State.PENDING and self.expires_at <= timezone.now():
+            return self.State.EXPIRED
+        return self.state

@@ -1,0 +1,74 @@
+"""Input and output shapes for calls and teleport invitations (REST and socket events share the output)."""
+
+from rest_framework import serializers
+
+from calling import events
+from calling.models import Call, Teleport
+
+
+class CallIn(serializers.Serializer):
+    callee = serializers.IntegerField(help_text="Id of a person of your company.")
+    kind = serializers.ChoiceField(choices=Call.Kind.choices)
+
+
+class TeleportIn(serializers.Serializer):
+    invitee = serializers.IntegerField(help_text="Id of a person of your company.")
+    space = serializers.IntegerField(
+        required=False, allow_null=True, help_text="Space to invite them to; default: the space you are in."
+    )
+
+
+class PersonOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    initials = serializers.CharField()
+    colour = serializers.CharField()
+
+
+class SpaceRefOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class CallOut(serializers.Serializer):
+    """Also the `data` of every `call.*` socket event."""
+
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=Call.Kind.choices)
+    state = serializers.ChoiceField(
+        choices=Call.State.choices, help_text="A ringing call past `expires_at` reads as missed."
+    )
+    caller = PersonOut()
+    callee = PersonOut()
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField(help_text="When an unanswered call becomes missed.")
+    answered_at = serializers.DateTimeField(allow_null=True)
+    ended_at = serializers.DateTimeField(allow_null=True)
+    ended_by = serializers.IntegerField(allow_null=True)
+    duration_seconds = serializers.IntegerField(allow_null=True, help_text="Answered to ended, for ended calls.")
+
+    def to_representation(self, instance: Call) -> dict:
+        return events.call_payload(instance)
+
+
+class TeleportOut(serializers.Serializer):
+    """Also the `data` of every `teleport.*` socket event."""
+
+    id = serializers.IntegerField()
+    state = serializers.ChoiceField(
+        choices=Teleport.State.choices, help_text="A pending invitation past `expires_at` reads as expired."
+    )
+    inviter = PersonOut()
+    invitee = PersonOut()
+    space = SpaceRefOut()
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    answered_at = serializers.DateTimeField(allow_null=True)
+
+    def to_representation(self, instance: Teleport) -> dict:
+        return events.teleport_payload(instance)
+
+
+class CallListQuery(serializers.Serializer):
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=50)
+    before = serializers.IntegerField(required=False, min_value=1, help_text="Only calls with a smaller id.")

@@ -1,0 +1,69 @@
+"""Socket side of calling: the `call.signal` action (WebRTC relay) and the per-process expiry sweeper."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from channels.db import database_sync_to_async
+
+from calling import events, selectors, services
+from calling.models import Call
+from virtual_office.consumers import socket_action
+from virtual_office.errors import ServiceError
+from virtual_office.realtime import on_hub_start
+
+if TYPE_CHECKING:
+    from virtual_office.consumers import OfficeConsumer
+    from virtual_office.realtime import Hub
+
+logger = logging.getLogger(__name__)
+
+# An SDP offer with audio + video is a few KB; ICE candidates are a few hundred bytes.
+SIGNAL_MAX_BYTES = 16 * 1024
+# How often each server process looks for overdue invitations: expiry events arrive within about
+# this long after `expires_at` (plus one query), which keeps `call.missed` well inside 2 s.
+SWEEP_SECONDS = 1.0
+
+
+@socket_action("call.signal")
+async def call_signal(consumer: OfficeConsumer, frame: dict) -> dict:
+    """Relay `{call, payload}` to the other party of an accepted call; anyone else gets an error."""
+    call_id = frame.get("call")
+    if isinstance(call_id, bool) or not isinstance(call_id, int):
+        raise ServiceError("invalid_call", "`call` must be a call id.")
+    payload = frame.get("payload")
+    if not isinstance(payload, dict) or not payload:
+        raise ServiceError("invalid_payload", "`payload` must be a JSON object (an SDP description or ICE candidate).")
+    if len(orjson.dumps(payload)) > SIGNAL_MAX_BYTES:
+        raise ServiceError("payload_too_large", f"Signaling payloads are limited to {SIGNAL_MAX_BYTES} bytes.")
+    row = await database_sync_to_async(selectors.signal_peer)(call_id=call_id, user_id=consumer.user_id)
+    if row is None:
+        raise ServiceError("call_not_found", "No such call.", status=404)
+    caller_id, callee_id, state = row
+    if state != Call.State.ACCEPTED:
+        raise ServiceError(
+            "call_not_active", "This call is not in progress; signaling is only relayed during an answered call.",
+            status=409,
+        )
+    other = callee_id if consumer.user_id == caller_id else caller_id
+    await events.signal_relay(call_id=call_id, sender_id=consumer.user_id, recipient_id=other, payload=payload)
+    return {"call": call_id}
+
+
+@on_hub_start
+async def expiry_sweeper(hub: Hub) -> Any:
+    """Every server process runs this once its hub starts; rows are claimed with SKIP LOCKED, so
+    however many processes sweep, each expired invitation is announced once."""
+    # Not thread-sensitive: the sweep must not queue behind (or stall) the sockets' own DB calls.
+    sweep = database_sync_to_async(services.invitations_expire, thread_sensitive=False)
+    while True:
+        try:
+            await sweep()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("invitation expiry sweep failed; retrying")
+        await asyncio.sleep(SWEEP_SECONDS)

@@ -1,0 +1,42 @@
+"""Reads of calls and teleport invitations: a person's history, and the check behind call.signal."""
+
+from django.db.models import Q, QuerySet
+
+from calling.models import Call, Teleport
+from virtual_office.models import User
+
+HISTORY_LIMIT = 100
+
+
+def call_list(*, user: User, limit: int = 50, before: int | None = None) -> list[Call]:
+    """My calls, made and received, newest first; keyset paging by id (`before`). Two queries at most."""
+    qs = (
+        Call.objects.filter(Q(caller=user) | Q(callee=user), company_id=user.company_id)
+        .select_related("caller", "callee")
+        .order_by("-id")
+    )
+    if before is not None:
+        qs = qs.filter(id__lt=before)
+    return list(qs[: max(1, min(limit, HISTORY_LIMIT))])
+
+
+def call_get(*, call_id: int) -> Call:
+    return Call.objects.select_related("caller", "callee").get(pk=call_id)
+
+
+def signal_peer(*, call_id: int, user_id: int) -> tuple[int, int, str] | None:
+    """(caller_id, callee_id, state) of a call this person is a party to, else None."""
+    return (
+        Call.objects.filter(Q(caller_id=user_id) | Q(callee_id=user_id), pk=call_id)
+        .values_list("caller_id", "callee_id", "state")
+        .first()
+    )
+
+
+def teleport_list(*, user: User, limit: int = 50) -> QuerySet[Teleport]:
+    """Invitations I sent or received, newest first."""
+    return (
+        Teleport.objects.filter(Q(inviter=user) | Q(invitee=user), company_id=user.company_id)
+        .select_related("inviter", "invitee", "space")
+        .order_by("-id")[: max(1, min(limit, HISTORY_LIMIT))]
+    )
