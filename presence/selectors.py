@@ -2,6 +2,8 @@
 
 from django.db.models import QuerySet
 
+from presence.models import Presence
+from presence.services import presence_for
 from virtual_office.models import User
 
 
@@ -15,3 +17,9 @@ def user_list(*, user: User) -> QuerySet[User]:
 
 def me_get(*, user: User) -> User:
     return User.objects.select_related("company", "presence").get(pk=user.pk)
+
+
+def presence_get(*, user: User) -> Presence:
+    """The user's presence as stored now (never a copy cached on a `User` instance)."""
+    presence = Presence.objects.filter(user_id=user.pk).first()
+    return presence if presence is not None else presence_for(user)

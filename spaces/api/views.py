@@ -11,10 +11,12 @@ from messaging.api.serializers import ConversationOut
 from messaging.permissions import access_conversation
 from messaging.selectors import conversation_detail
 from presence.api.serializers import PresenceOut
+from presence.selectors import presence_get
 from spaces import selectors, services
 from spaces.api.serializers import MeetingIn, MeetingOut, SpaceIn, SpaceOut
+from spaces.models import Space
 from spaces.permissions import IsCompanyAdminOrReadOnly, access_space, can_read_room
-from virtual_office.errors import NotFound
+from virtual_office.errors import Conflict, Forbidden, NotFound
 
 ERRORS = {400: None, 401: None, 403: None, 404: None, 409: None}
 
@@ -35,7 +37,8 @@ class SpaceListView(APIView):
 
 
 class SpaceDetailView(APIView):
-    permission_classes = [IsCompanyAdminOrReadOnly]
+    # Writes are checked by access_space(manage=True) after the lookup, so another company's space
+    # is a 404 for everyone (a permission class would answer 403 first and confirm it exists).
 
     @extend_schema(responses={200: SpaceOut, 401: None, 404: None})
     def get(self, request: Request, space_id: int) -> Response:
@@ -69,10 +72,7 @@ class SpaceLeaveView(APIView):
     @extend_schema(request=None, responses={200: PresenceOut, 401: None, 404: None, 409: None})
     def post(self, request: Request, space_id: int) -> Response:
         space = access_space(request.user, space_id)
-        presence = request.user.presence
-        if presence.current_space_id != space.id:
-            from virtual_office.errors import Conflict
-
+        if presence_get(user=request.user).current_space_id != space.id:
             raise Conflict("not_in_space", f"You are not in {space.name}.")
         presence = services.space_leave(actor=request.user, reason="left")
         return Response(PresenceOut(presence).data)
@@ -108,10 +108,8 @@ class SpaceMeetingView(APIView):
         return Response(MeetingOut(meeting).data)
 
 
-def _check_may_run_meeting(request: Request, space) -> None:  # noqa: ANN001
-    from virtual_office.errors import Forbidden
-
+def _check_may_run_meeting(request: Request, space: Space) -> None:
     if request.user.is_company_admin:
         return
-    if request.user.presence.current_space_id != space.id:
+    if presence_get(user=request.user).current_space_id != space.id:
         raise Forbidden("Enter the space to start or end its meeting.", code="not_in_space")
