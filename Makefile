@@ -20,11 +20,17 @@ $(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
 venv: $(VENV)/.installed
 dev-venv: $(VENV)/.dev-installed
 
+# Debug on and this address trusted for CSRF unless the environment says otherwise; SQLite and the
+# in-memory channel layer unless DATABASE_URL / REDIS_URL are set.
+RUN_ENV = DJANGO_DEBUG=$${DJANGO_DEBUG:-1} CSRF_TRUSTED_ORIGINS=$${CSRF_TRUSTED_ORIGINS:-http://$(HOST):$(PORT),http://localhost:$(PORT)}
+
 run: venv
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py migrate --noinput
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py seed_demo --print-logins
-	@echo "Serving on http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(VENV)/bin/daphne -b $(HOST) -p $(PORT) virtual_office.asgi:application
+	@echo "Database: $${DATABASE_URL:+DATABASE_URL}$${DATABASE_URL:-SQLite (db.sqlite3)}; channel layer: $${REDIS_URL:+Redis (REDIS_URL)}$${REDIS_URL:-in-memory (one process)}"
+	@$(RUN_ENV) $(PY) manage.py migrate --noinput -v 0
+	@$(RUN_ENV) $(PY) manage.py seed_demo --print-logins
+	@echo ""
+	@echo "Virtual Office on http://$(HOST):$(PORT)/  (API docs: http://$(HOST):$(PORT)/api/docs/; Ctrl-C to stop)"
+	@$(RUN_ENV) exec $(VENV)/bin/daphne -b $(HOST) -p $(PORT) virtual_office.asgi:application
 
 test: dev-venv
 	@eval "$$($(PY) scripts/services.py)" && \
