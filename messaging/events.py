@@ -36,16 +36,24 @@ def message_saved(message: Message, *, created: bool) -> None:
 
 
 def reaction_changed(message_id: int) -> None:
-    row = Message.objects.filter(pk=message_id).values("conversation_id", "rev", "deleted_at").first()
-    if row is None or row["deleted_at"] is not None:
-        return  # the message's own deletion event says it all
-    message = Message(pk=message_id)
-    message._prefetched_objects_cache = {"reactions": Reaction.objects.filter(message_id=message_id)}
-    data = {"message": message_id, "reactions": reactions_of(message, None)}
-    send_event_on_commit(
-        conversation_group(row["conversation_id"]),
-        envelope("reaction.changed", data, conversation=row["conversation_id"], rev=row["rev"]),
-    )
+    """`reaction.changed` with the message's rev, built at commit from the rows as committed.
+
+    Built late on purpose: deleting a message removes its reactions first (one post_delete each)
+    and only then marks the message deleted; at commit the message is a tombstone and its own
+    `message.deleted` says it all, so no stale reaction event (with an old rev) goes out."""
+
+    def build() -> dict | None:
+        row = Message.objects.filter(pk=message_id).values("conversation_id", "rev", "deleted_at").first()
+        if row is None or row["deleted_at"] is not None:
+            return None
+        message = Message(pk=message_id)
+        message._prefetched_objects_cache = {"reactions": Reaction.objects.filter(message_id=message_id)}
+        data = {"message": message_id, "reactions": reactions_of(message, None)}
+        return envelope("reaction.changed", data, conversation=row["conversation_id"], rev=row["rev"])
+
+    conversation_id = Message.objects.filter(pk=message_id).values_list("conversation_id", flat=True).first()
+    if conversation_id is not None:
+        send_event_on_commit(conversation_group(conversation_id), build)
 
 
 def _conversation_payload(conversation_id: int) -> dict | None:

@@ -12,22 +12,31 @@ from messaging.api.serializers import MessageOut
 from virtual_office import shared_state
 from virtual_office.consumers import socket_action
 from virtual_office.errors import ServiceError
+from virtual_office.realtime import Hub, hub_job, realtime_setting
 
 if TYPE_CHECKING:
     from virtual_office.consumers import OfficeConsumer
 
-TYPING_EXPIRES_SECONDS = 6.0
 MAX_RESUME_CONVERSATIONS = 500
+MAX_ID = 2**63 - 1  # bigint primary keys; a larger number is no id (and must not reach the database)
+
+
+def _whole_number(value: Any, *, minimum: int) -> int | None:
+    """An int, or a string of digits, within [minimum, MAX_ID]; None otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        return None
+    if isinstance(value, str):
+        if not value.isascii() or not value.isdigit() or len(value) > 19:
+            return None
+        value = int(value)
+    return value if minimum <= value <= MAX_ID else None
 
 
 def _conversation_id(frame: dict) -> int:
-    value = frame.get("conversation")
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
+    conversation_id = _whole_number(frame.get("conversation"), minimum=1)
+    if conversation_id is None:
         raise ServiceError("invalid_conversation", "`conversation` must be a conversation id.")
-    try:
-        return int(value)
-    except ValueError:
-        raise ServiceError("invalid_conversation", "`conversation` must be a conversation id.") from None
+    return conversation_id
 
 
 @database_sync_to_async
@@ -75,7 +84,8 @@ async def typing(consumer: OfficeConsumer, frame: dict) -> None:
     if state == "start":
         # No stop from the client (closed laptop, lost frame): the server says stop by itself.
         timers[conversation_id] = asyncio.get_running_loop().call_later(
-            TYPING_EXPIRES_SECONDS, lambda: asyncio.ensure_future(_expire_typing(consumer, conversation_id))
+            realtime_setting("TYPING_EXPIRES_SECONDS"),
+            lambda: asyncio.ensure_future(_expire_typing(consumer, conversation_id)),
         )
     await events.typing_relay(conversation_id=conversation_id, user_id=consumer.user_id, state=state)
     return None
@@ -121,9 +131,16 @@ async def unwatch(consumer: OfficeConsumer, frame: dict) -> dict:
     return {"conversation": conversation_id, "watchers": await stop_watching(consumer, conversation_id)}
 
 
-async def refresh_watches(consumer: OfficeConsumer) -> None:
-    for conversation_id in list(consumer.watching):
-        await shared_state.watch_add(conversation_id, _watch_member(consumer))
+@hub_job("WATCH_REFRESH_SECONDS")
+async def refresh_watches(hub: Hub) -> None:
+    """Keep this process' watcher entries alive (entries of a dead process expire by themselves)."""
+    entries = [
+        (conversation_id, _watch_member(consumer))
+        for consumer in list(hub.consumers)
+        if not consumer.closed
+        for conversation_id in consumer.watching
+    ]
+    await shared_state.watch_refresh(entries)
 
 
 @database_sync_to_async
@@ -141,12 +158,11 @@ async def resume(consumer: OfficeConsumer, frame: dict) -> dict:
         )
     plan: dict[int, int] = {}
     for key, value in wanted.items():
-        try:
-            conversation_id, rev = int(key), int(value)
-        except (TypeError, ValueError):
-            raise ServiceError("invalid_resume", "`conversations` must map conversation ids to revs.") from None
-        if rev < 0 or isinstance(value, bool):
-            raise ServiceError("invalid_resume", "revs must be whole numbers, 0 or more.")
+        conversation_id, rev = _whole_number(key, minimum=1), _whole_number(value, minimum=0)
+        if conversation_id is None or rev is None or isinstance(value, str):
+            raise ServiceError(
+                "invalid_resume", "`conversations` must map conversation ids to revs (whole numbers, 0 or more)."
+            )
         plan[conversation_id] = rev
     await _readable(consumer.user, list(plan))
     revs = {}

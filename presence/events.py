@@ -1,7 +1,10 @@
 """Payloads and recipients of presence events (the user's company)."""
 
 from presence.models import Presence
-from virtual_office.realtime import company_group, envelope, send_event_on_commit
+from virtual_office.realtime import company_group, envelope, send_event_on_commit, user_group
+
+# The socket close code for "you are no longer authenticated" (virtual_office.consumers).
+CLOSE_UNAUTHENTICATED = 4401
 
 
 def presence_payload(presence: Presence) -> dict:
@@ -17,3 +20,8 @@ def presence_saved(presence: Presence, company_id: int | None) -> None:
     if company_id is None:
         return
     send_event_on_commit(company_group(company_id), envelope("presence.updated", presence_payload(presence)))
+
+
+def user_sockets_close(user_id: int) -> None:
+    """Close every socket of a user at once (deactivated), on every process, after commit."""
+    send_event_on_commit(user_group(user_id), control={"op": "close", "code": CLOSE_UNAUTHENTICATED})

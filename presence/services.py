@@ -10,15 +10,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from presence.models import Connection, Presence
 from virtual_office.errors import ServiceError
 from virtual_office.models import User
+from virtual_office.realtime import realtime_setting
 
-# A connection row whose process has not heartbeated for this long is dead.
-STALE_AFTER = timedelta(seconds=60)
 SETTABLE = {choice.value for choice in Presence.Status}
 
 
@@ -61,8 +60,13 @@ def connection_close(*, user_id: int, channel_name: str) -> None:
     Presence.objects.filter(user_id=user_id).update(last_seen=timezone.now())
 
 
+def stale_after() -> timedelta:
+    """A connection row whose process has not heartbeated for this long belongs to a dead process."""
+    return timedelta(seconds=realtime_setting("PRESENCE_STALE_SECONDS"))
+
+
 def live_connection_exists(user_id: int) -> bool:
-    return Connection.objects.filter(user_id=user_id, heartbeat_at__gte=timezone.now() - STALE_AFTER).exists()
+    return Connection.objects.filter(user_id=user_id, heartbeat_at__gte=timezone.now() - stale_after()).exists()
 
 
 def presence_settle(*, user_id: int) -> Presence | None:
@@ -81,20 +85,46 @@ def presence_settle(*, user_id: int) -> Presence | None:
     return presence
 
 
-def connections_heartbeat(*, server_id: str, channel_names: list[str]) -> None:
-    Connection.objects.filter(server_id=server_id, channel_name__in=channel_names).update(heartbeat_at=timezone.now())
+def connections_heartbeat(*, server_id: str, sockets: dict[str, int]) -> list[str]:
+    """Bump the rows of one process' open sockets (`channel_name -> user_id`) in one UPDATE.
+
+    A row that is missing although its socket is open (another process swept it while this one was
+    stalled past `stale_after()`) is written again and its user is connected again. Returns the
+    channel names that had to be restored."""
+    if not sockets:
+        return []
+    now = timezone.now()
+    updated = Connection.objects.filter(server_id=server_id, channel_name__in=list(sockets)).update(heartbeat_at=now)
+    if updated == len(sockets):
+        return []
+    present = set(Connection.objects.filter(channel_name__in=list(sockets)).values_list("channel_name", flat=True))
+    restored = []
+    for channel_name, user_id in sockets.items():
+        if channel_name in present:
+            continue
+        user = User.objects.filter(pk=user_id, is_active=True).first()
+        if user is None:
+            continue  # deactivated or deleted: close_revoked_sockets closes that socket
+        try:
+            connection_open(user=user, channel_name=channel_name, server_id=server_id)
+        except IntegrityError:
+            continue
+        restored.append(channel_name)
+    return restored
 
 
 def connections_sweep() -> list[int]:
     """Remove connections of processes that stopped heartbeating; settle their users."""
-    cutoff = timezone.now() - STALE_AFTER
+    cutoff = timezone.now() - stale_after()
     stale = Connection.objects.filter(heartbeat_at__lt=cutoff)
     user_ids = set(stale.values_list("user_id", flat=True))
     stale.delete()
     # Connected with no connection row at all (every process that held one was stopped).
     live = Connection.objects.filter(heartbeat_at__gte=cutoff).values("user_id")
     user_ids |= set(
-        Presence.objects.filter(connected=True, updated_at__lt=cutoff).exclude(user_id__in=live).values_list("user_id", flat=True)
+        Presence.objects.filter(connected=True, updated_at__lt=cutoff)
+        .exclude(user_id__in=live)
+        .values_list("user_id", flat=True)
     )
     user_ids = sorted(user_ids)
     for user_id in user_ids:

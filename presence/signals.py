@@ -20,3 +20,10 @@ def on_presence_saved(sender, instance: Presence, update_fields=None, **kwargs) 
 def on_user_created(sender, instance: User, created: bool, **kwargs) -> None:  # noqa: ANN001
     if created:
         Presence.objects.get_or_create(user=instance)
+
+
+@receiver(post_save, sender=User, dispatch_uid="presence.user_deactivated")
+def on_user_deactivated(sender, instance: User, created: bool, update_fields=None, **kwargs) -> None:  # noqa: ANN001
+    # Sockets of a deactivated user close at once (the periodic check would take up to 30 s).
+    if not created and not instance.is_active and (update_fields is None or "is_active" in update_fields):
+        events.user_sockets_close(instance.id)

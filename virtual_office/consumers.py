@@ -19,18 +19,27 @@ from django.utils import timezone
 
 from virtual_office import shared_state
 from virtual_office.errors import ServiceError
-from virtual_office.realtime import Hub, company_group, conversation_group, get_hub, user_group
+from virtual_office.realtime import (
+    Hub,
+    company_group,
+    conversation_group,
+    get_hub,
+    hub_job,
+    realtime_setting,
+    user_group,
+)
 
 logger = logging.getLogger(__name__)
 
 Handler = Callable[["OfficeConsumer", dict], Awaitable[Any]]
 ACTIONS: dict[str, Handler] = {}
 
-# Per user across tabs and processes: at most RATE_LIMIT actions per RATE_WINDOW seconds.
-RATE_LIMIT = 120
-RATE_WINDOW = 10
-# A socket that keeps sending after this many refusals in one window is closed with 4029.
-FLOOD_CLOSE_AFTER = 40
+# Close codes (4000-4999 are the application's).
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FLOOD = 4029
+# Rate limits: settings WS_RATE_LIMIT actions per user per WS_RATE_WINDOW seconds, and
+# WS_FLOOD_CLOSE_AFTER refusals before 4029 (defaults in realtime.REALTIME_DEFAULTS; the
+# benchmark's sender raises WS_RATE_LIMIT through the environment).
 
 
 def socket_action(name: str) -> Callable[[Handler], Handler]:
@@ -51,12 +60,16 @@ class OfficeConsumer(AsyncWebsocketConsumer):
         if user is None or not user.is_authenticated or not user.is_active or user.company_id is None:
             # Accept first so the client sees the close code; a refused handshake carries none.
             await self.accept()
-            await self.close(code=4401)
+            await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.user = user
         self.user_id = user.id
         self.company_id = user.company_id
-        self.session_key = getattr(self.scope.get("session"), "session_key", None)
+        # What authenticated this socket; checked again periodically (close_revoked_sockets).
+        self.token_key: str | None = self.scope.get("auth_token")
+        self.session_key: str | None = (
+            None if self.token_key else getattr(self.scope.get("session"), "session_key", None)
+        )
         self.joined: set[str] = set()
         self.watching: set[int] = set()
         self.floors: dict[int, int] = {}
@@ -65,6 +78,9 @@ class OfficeConsumer(AsyncWebsocketConsumer):
         self.typing_timers: dict[int, asyncio.TimerHandle] = {}
         self.refusals = 0
         self.closed = False
+        self.settle_timer: asyncio.TimerHandle | None = None
+        # Frames the hub hands over before `hello` went out wait here: `hello` is always first.
+        self.before_hello: list[tuple[str, int | None, int | None]] | None = []
         self.hub = await get_hub()
         await self.accept()
         self.hub.register(self)
@@ -80,6 +96,9 @@ class OfficeConsumer(AsyncWebsocketConsumer):
             await self.join_group(conversation_group(conversation_id))
         hello = {"user": self.user_id, "server_time": timezone.now().isoformat()}
         await self.send_frame({"type": "hello", "data": hello})
+        waiting, self.before_hello = self.before_hello, None
+        for text, conversation, rev in waiting:
+            await self.deliver(text, conversation, rev)
         await database_sync_to_async(presence_services.connection_open)(
             user=user, channel_name=self.channel_name, server_id=self.hub.server_id
         )
@@ -99,12 +118,19 @@ class OfficeConsumer(AsyncWebsocketConsumer):
         await database_sync_to_async(presence_services.connection_close)(
             user_id=self.user_id, channel_name=self.channel_name
         )
-        asyncio.get_running_loop().call_later(
+        # Offline only if no socket of this user is left on any process once the grace period is
+        # over (a reload reconnects well within it).
+        self.settle_timer = asyncio.get_running_loop().call_later(
             settings.PRESENCE_OFFLINE_GRACE_SECONDS,
             lambda: asyncio.ensure_future(
                 database_sync_to_async(presence_services.presence_settle)(user_id=self.user_id)
             ),
         )
+
+    async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
+        # From now on nothing more goes out on this socket (the hub may still be mid fan-out).
+        self.closed = True
+        await super().close(code=code, reason=reason)
 
     # -- groups and delivery -------------------------------------------------------------------
 
@@ -132,11 +158,14 @@ class OfficeConsumer(AsyncWebsocketConsumer):
             self.floors.pop(conversation_id, None)
             self.watching.discard(conversation_id)
         elif control.get("op") == "close":
-            await self.close(code=int(control.get("code", 4401)))
+            await self.close(code=int(control.get("code", CLOSE_UNAUTHENTICATED)))
 
     async def deliver(self, text: str, conversation: int | None, rev: int | None) -> bool:
         """Write one pre-encoded frame; durable events go out once each, in rev order."""
         if self.closed:
+            return False
+        if self.before_hello is not None:
+            self.before_hello.append((text, conversation, rev))
             return False
         if conversation is not None and rev is not None:
             if conversation_group(conversation) not in self.joined:
@@ -150,7 +179,10 @@ class OfficeConsumer(AsyncWebsocketConsumer):
                 if rev <= floor:
                     return False
                 if rev > floor + 1:
-                    # Something in between was dropped or is still in flight: heal from the database.
+                    # Something in between was dropped (layer capacity or expiry) or is still in
+                    # flight: heal from the database; live events wait in the buffer meanwhile.
+                    self.hub.dropped += 1
+                    logger.info("conversation %s: gap after rev %s (got %s); replaying", conversation, floor, rev)
                     self.resuming[conversation] = [(rev, text)]
                     asyncio.ensure_future(self.catch_up(conversation, floor))
                     return False
@@ -197,8 +229,10 @@ class OfficeConsumer(AsyncWebsocketConsumer):
         if text_data is None:
             await self.send_error(None, "bad_frame", "Frames must be JSON text.")
             return
-        if len(text_data) > settings.WS_MAX_FRAME_BYTES:
-            await self.send_error(None, "frame_too_large", f"Frames are limited to {settings.WS_MAX_FRAME_BYTES} bytes.")
+        limit = settings.WS_MAX_FRAME_BYTES
+        # Characters are 1-4 bytes: only encode when the length alone does not decide.
+        if len(text_data) > limit or (len(text_data) * 4 > limit and len(text_data.encode()) > limit):
+            await self.send_error(None, "frame_too_large", f"Frames are limited to {limit} bytes.")
             return
         try:
             frame = orjson.loads(text_data)
@@ -209,7 +243,7 @@ class OfficeConsumer(AsyncWebsocketConsumer):
             await self.send_error(None, "bad_frame", "A frame must be a JSON object with an `action`.")
             return
         ref = frame.get("ref")
-        if ref is not None and not isinstance(ref, (str, int)):
+        if ref is not None and (isinstance(ref, bool) or not isinstance(ref, (str, int))):
             await self.send_error(None, "bad_ref", "`ref` must be a string or a number.")
             return
         if not await self.within_rate_limit(ref):
@@ -234,13 +268,14 @@ class OfficeConsumer(AsyncWebsocketConsumer):
             await self.send_frame({"type": "ack", "ref": ref, "data": data})
 
     async def within_rate_limit(self, ref: Any) -> bool:
-        count = await shared_state.hit(f"ws:{self.user_id}", RATE_WINDOW)
-        if count <= RATE_LIMIT:
+        """Per user across tabs and processes (a shared counter); a socket that keeps going is closed."""
+        count = await shared_state.hit(f"ws:{self.user_id}", int(realtime_setting("WS_RATE_WINDOW")))
+        if count <= realtime_setting("WS_RATE_LIMIT"):
             self.refusals = 0
             return True
         self.refusals += 1
-        if self.refusals > FLOOD_CLOSE_AFTER:
-            await self.close(code=4029)
+        if self.refusals > realtime_setting("WS_FLOOD_CLOSE_AFTER"):
+            await self.close(code=CLOSE_FLOOD)
             return False
         await self.send_error(ref, "rate_limited", "Too many actions; slow down and retry in a few seconds.")
         return False
@@ -252,3 +287,39 @@ class OfficeConsumer(AsyncWebsocketConsumer):
 @socket_action("ping")
 async def ping(consumer: OfficeConsumer, frame: dict) -> None:
     return None
+
+
+# -- per-process upkeep of this process' sockets (run by the hub, off the delivery path) ----------
+
+
+@hub_job("PRESENCE_HEARTBEAT_SECONDS")
+async def heartbeat_connections(hub: Hub) -> None:
+    """Bump this process' Connection rows (one UPDATE), then settle users of processes that died."""
+    from presence import services as presence_services
+
+    sockets = {c.channel_name: c.user_id for c in list(hub.consumers) if not c.closed}
+    await database_sync_to_async(presence_services.connections_heartbeat)(server_id=hub.server_id, sockets=sockets)
+    await database_sync_to_async(presence_services.connections_sweep)()
+
+
+@hub_job("WS_AUTH_CHECK_SECONDS")
+async def close_revoked_sockets(hub: Hub) -> None:
+    """Close (4401) sockets whose session was logged out, whose token was deleted or whose user was
+    deactivated since they connected. Three batch queries per run, whatever the number of sockets."""
+    from virtual_office.routing import credentials_still_valid
+
+    consumers = [c for c in list(hub.consumers) if not c.closed]
+    if not consumers:
+        return
+    sessions, users, tokens = await database_sync_to_async(credentials_still_valid)(
+        session_keys={c.session_key for c in consumers if c.session_key},
+        user_ids={c.user_id for c in consumers},
+        token_keys={c.token_key for c in consumers if c.token_key},
+    )
+    for consumer in consumers:
+        if (
+            consumer.user_id not in users
+            or (consumer.session_key and consumer.session_key not in sessions)
+            or (consumer.token_key and consumer.token_key not in tokens)
+        ):
+            await consumer.close(code=CLOSE_UNAUTHENTICATED)

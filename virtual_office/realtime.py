@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import transaction
 
 if TYPE_CHECKING:
@@ -34,6 +35,27 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 FORWARD = "event.forward"
+
+# Intervals and limits of the socket machinery, in seconds unless named otherwise. Each can be
+# overridden by a Django setting of the same name (tests shorten them).
+REALTIME_DEFAULTS: dict[str, float] = {
+    "HUB_MAINTENANCE_SECONDS": 15.0,  # drop layer groups no local socket needs any more
+    "HUB_GROUP_REFRESH_SECONDS": 3600.0,  # re-add groups well before the layer's group_expiry
+    "PRESENCE_HEARTBEAT_SECONDS": 15.0,  # bump this process' Connection rows, sweep dead processes'
+    "PRESENCE_STALE_SECONDS": 60.0,  # a Connection row not bumped for this long belongs to a dead process
+    "WS_AUTH_CHECK_SECONDS": 15.0,  # close sockets whose session, token or user is gone (<= 30 s)
+    "WATCH_REFRESH_SECONDS": 30.0,  # keep this process' watcher entries alive in shared state
+    "WATCH_TTL_SECONDS": 120.0,  # a watcher entry not refreshed for this long is gone (dead process)
+    "TYPING_EXPIRES_SECONDS": 6.0,  # a `typing` start without a stop ends by itself
+    "WS_RATE_LIMIT": 120,  # actions per user (all tabs, all processes) ...
+    "WS_RATE_WINDOW": 10,  # ... per this many seconds
+    "WS_FLOOD_CLOSE_AFTER": 40,  # refusals in a row before the socket is closed with 4029
+}
+
+
+def realtime_setting(name: str) -> float:
+    """A realtime interval or limit: the Django setting if defined, else the default above."""
+    return getattr(settings, name, REALTIME_DEFAULTS[name])
 
 
 def user_group(user_id: int) -> str:
@@ -105,9 +127,6 @@ async def asend_now(group: str, message: dict) -> None:
 
 class Hub:
     """One per server process (per event loop): joins groups on behalf of local sockets and fans out."""
-
-    MAINTENANCE_SECONDS = 15.0
-    GROUP_REFRESH_SECONDS = 3600.0
 
     def __init__(self) -> None:
         self.layer = get_channel_layer()
@@ -204,16 +223,19 @@ class Hub:
                 self.delivered += 1
 
     async def _maintenance_loop(self) -> None:
-        last_refresh = asyncio.get_running_loop().time()
+        loop = asyncio.get_running_loop()
+        last_refresh = loop.time()
         while True:
-            await asyncio.sleep(self.MAINTENANCE_SECONDS)
+            await asyncio.sleep(realtime_setting("HUB_MAINTENANCE_SECONDS"))
             try:
                 for group in [g for g, members in self.members.items() if not members]:
                     del self.members[group]
                     await self.layer.group_discard(group, self.channel)
-                now = asyncio.get_running_loop().time()
-                if now - last_refresh > self.GROUP_REFRESH_SECONDS:
-                    last_refresh = now
+                    if self.members.get(group):
+                        # A socket subscribed while the discard was in flight: make sure we stay in.
+                        await self.layer.group_add(group, self.channel)
+                if loop.time() - last_refresh > realtime_setting("HUB_GROUP_REFRESH_SECONDS"):
+                    last_refresh = loop.time()
                     for group in list(self.members):
                         await self.layer.group_add(group, self.channel)
                 for job in self.periodic:
@@ -237,6 +259,30 @@ def on_hub_start(hook: Callable[[Hub], Any]) -> Callable[[Hub], Any]:
     """Register a coroutine function started once per hub (per server process), e.g. expiry sweeps."""
     _startup_hooks.append(hook)
     return hook
+
+
+def hub_job(interval_setting: str) -> Callable[[Callable[[Hub], Any]], Callable[[Hub], Any]]:
+    """Register `job(hub)` to run on every hub (server process) every `interval_setting` seconds.
+
+    The interval is read before each run, so a test can shorten it. A failing run is logged and the
+    next one happens as usual."""
+
+    def register(job: Callable[[Hub], Any]) -> Callable[[Hub], Any]:
+        async def repeat(hub: Hub) -> None:
+            while True:
+                await asyncio.sleep(realtime_setting(interval_setting))
+                try:
+                    await job(hub)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    logger.exception("hub job %s failed", job.__name__)
+
+        repeat.__name__ = job.__name__
+        on_hub_start(repeat)
+        return job
+
+    return register
 
 
 async def get_hub() -> Hub:

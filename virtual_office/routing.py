@@ -57,9 +57,40 @@ class TokenAuthMiddleware(BaseMiddleware):
     async def __call__(self, scope, receive, send):  # noqa: ANN001
         auth = _header(scope, b"authorization") or ""
         if auth.lower().startswith("token "):
-            user = await _user_for_token(auth.split(None, 1)[1].strip())
+            key = auth.split(None, 1)[1].strip() if len(auth.split(None, 1)) == 2 else ""
+            user = await _user_for_token(key) if key else None
             scope["user"] = user or AnonymousUser()
+            if user is not None:
+                scope["auth_token"] = key  # re-checked periodically: deleting the token closes the socket
         return await super().__call__(scope, receive, send)
+
+
+def credentials_still_valid(
+    *, session_keys: set[str], user_ids: set[int], token_keys: set[str]
+) -> tuple[set[str], set[int], set[str]]:
+    """Which of these sessions, users and tokens still authenticate: one query each (open sockets
+    whose credentials are gone get closed by `consumers.close_revoked_sockets`)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+    from rest_framework.authtoken.models import Token
+
+    sessions: set[str] = set()
+    if session_keys:
+        if settings.SESSION_ENGINE.endswith((".backends.db", ".backends.cached_db")):
+            sessions = set(
+                Session.objects.filter(session_key__in=session_keys, expire_date__gt=timezone.now()).values_list(
+                    "session_key", flat=True
+                )
+            )
+        else:
+            from importlib import import_module
+
+            store = import_module(settings.SESSION_ENGINE).SessionStore
+            sessions = {key for key in session_keys if store().exists(key)}
+    users = set(get_user_model().objects.filter(pk__in=user_ids, is_active=True).values_list("pk", flat=True))
+    tokens = set(Token.objects.filter(key__in=token_keys, user__is_active=True).values_list("key", flat=True))
+    return sessions, users, tokens
 
 
 def allowed_origins() -> list[str]:

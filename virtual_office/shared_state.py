@@ -56,17 +56,34 @@ async def hit(bucket: str, window_seconds: int) -> int:
     return int(count)
 
 
-WATCH_TTL = 120.0
+def _watch_ttl() -> float:
+    """A watcher entry not refreshed for this long is gone (its process died without unwatching)."""
+    from virtual_office.realtime import realtime_setting
+
+    return float(realtime_setting("WATCH_TTL_SECONDS"))
 
 
 async def watch_add(conversation_id: int, member: str) -> None:
-    key = _key("watch", conversation_id)
+    await watch_refresh([(conversation_id, member)])
+
+
+async def watch_refresh(entries: list[tuple[int, str]]) -> None:
+    """Mark `(conversation_id, member)` entries as watching now: one round trip for all of them."""
+    if not entries:
+        return
+    now = time.time()
     client = _redis()
     if client is None:
-        _local_zsets.setdefault(key, {})[member] = time.time()
+        for conversation_id, member in entries:
+            _local_zsets.setdefault(_key("watch", conversation_id), {})[member] = now
         return
-    await client.zadd(key, {member: time.time()})
-    await client.expire(key, int(WATCH_TTL * 2))
+    ttl = int(_watch_ttl() * 2) + 1
+    async with client.pipeline(transaction=False) as pipe:
+        for conversation_id, member in entries:
+            key = _key("watch", conversation_id)
+            pipe.zadd(key, {member: now})
+            pipe.expire(key, ttl)
+        await pipe.execute()
 
 
 async def watch_remove(conversation_id: int, member: str) -> None:
@@ -81,7 +98,7 @@ async def watch_remove(conversation_id: int, member: str) -> None:
 async def watchers(conversation_id: int) -> list[int]:
     """User ids watching the conversation on any process (members are `<user_id>:<channel>`)."""
     key = _key("watch", conversation_id)
-    cutoff = time.time() - WATCH_TTL
+    cutoff = time.time() - _watch_ttl()
     client = _redis()
     if client is None:
         members = [m for m, ts in _local_zsets.get(key, {}).items() if ts >= cutoff]
