@@ -1,14 +1,21 @@
-"""Every write to spaces: create / update / delete, enter / leave, meetings, and the room's system notes.
+"""Every write to spaces: create / update / delete, enter / leave / remove, meetings, and the room's system notes.
 
 Entering a space and joining its room conversation happen in one transaction, so a space's occupants
-(`Presence.current_space`) and its room's active participants never disagree.
+(`Presence.current_space`) and its room's active participants never disagree: both rows change
+together or not at all.
 
-System notes in the room conversation (see README, "Rooms and system messages"):
-- joined / left: one note per person and event per COALESCE window; a repeat within the window
-  updates that note ("joined (3 times)") instead of adding another;
-- at most NOTES_PER_MINUTE notes per space per minute; past that, notes are dropped (presence still
-  updates live) until the minute has passed;
-- status changes, meeting started / ended are always written (they are deliberate acts, and rare).
+System notes in the room conversation (documented in docs/rooms.md, README "Rooms and system messages"):
+- joined / left: one note per person and event per COALESCE_WINDOW (counted from the note's creation);
+  a repeat within the window updates that note in place ("joined Lounge (3 times in a minute)"):
+  the update takes the next `rev` and goes out as `message.updated`;
+- at most NOTES_PER_MINUTE new notes per space in any 60 seconds, the same cap for every space of every
+  company; past it, joined / left / meeting notes are dropped (presence and space status still update
+  live) until the oldest note of that minute ages out. Status changes are always written (admins only,
+  and a closed space must say why everyone left), but they count towards the cap.
+
+Lock order, to keep concurrent writers free of deadlocks: space row -> presence rows (by user id) ->
+conversation rows (by id). Only space_enter writes to two conversations (the old room's `left`, the new
+room's `joined`); it writes them in conversation-id order.
 """
 
 from __future__ import annotations
@@ -26,20 +33,18 @@ from presence.models import Presence
 from presence.services import presence_for
 from spaces.models import Meeting, Space
 from spaces.permissions import can_enter
-from virtual_office.errors import Conflict, ServiceError
+from virtual_office.errors import Conflict, Forbidden, ServiceError
 from virtual_office.models import User
 
 COALESCE_WINDOW = timedelta(seconds=60)
+CAP_WINDOW = timedelta(seconds=60)
 NOTES_PER_MINUTE = 30
+# Coalescing and the cap look at the room's latest messages only (an index range on (conversation, seq)),
+# never at its whole history. A room with more messages than this in one minute may get an extra note.
+NOTE_LOOKBACK = 500
 EDITABLE_FIELDS = ("name", "kind", "capacity", "status", "is_private", "x", "y", "w", "h")
-LEAVE_REASONS = {
-    "left": "left",
-    "moved": "moved to another space",
-    "offline": "went offline",
-    "teleport": "teleported away",
-    "removed": "was removed",
-    "closed": "left (space closed)",
-}
+ENTER_REASONS = ("moved", "teleport")
+LEAVE_REASONS = ("left", "moved", "offline", "teleport", "removed", "closed")
 
 
 def space_create(*, actor: User, data: dict[str, Any]) -> Space:
@@ -60,6 +65,8 @@ def _check_name_free(space: Space) -> None:
 
 
 def space_update(*, actor: User, space: Space, data: dict[str, Any]) -> Space:
+    """Edit a space. Closing it writes `status_changed`, ends a running meeting (`meeting_ended`), then
+    moves everyone out (`left`, reason `closed`), in that order, in one transaction."""
     with transaction.atomic():
         space = Space.objects.select_for_update().get(pk=space.pk)
         old_status = space.status
@@ -70,29 +77,56 @@ def space_update(*, actor: User, space: Space, data: dict[str, Any]) -> Space:
         space.full_clean()
         space.save()
         if space.status != old_status:
-            _status_note(space=space, actor=actor, old=old_status)
-            if space.status == Space.Status.CLOSED:
-                _close_meeting(space=space, actor=actor, note=True)
-                for presence in Presence.objects.filter(current_space=space).select_related("user").order_by("user_id"):
-                    space_leave(actor=presence.user, reason="closed")
+            closing = space.status == Space.Status.CLOSED
+            inside = _lock_occupants(space) if closing else []
+            conversation = _room_locked(space)
+            _status_note(conversation=conversation, space=space, actor=actor, old=old_status)
+            if closing:
+                _close_meeting(space=space, actor=actor, conversation=conversation)
+                for presence in inside:
+                    _move_out(presence=presence, space=space, conversation=conversation, reason="closed", by=actor)
     return space
 
 
 def space_delete(*, actor: User, space: Space) -> None:
     with transaction.atomic():
-        Presence.objects.filter(current_space=space).update(current_space=None)
-        space.delete()
+        space = Space.objects.select_for_update().get(pk=space.pk)
+        for presence in _lock_occupants(space):
+            presence.current_space = None
+            presence.save(update_fields=["current_space", "updated_at"])  # presence.updated for each
+        space.delete()  # the room conversation goes with it
+
+
+def _lock_occupants(space: Space) -> list[Presence]:
+    return list(
+        Presence.objects.select_for_update(of=("self",))
+        .filter(current_space=space)
+        .select_related("user")
+        .order_by("user_id")
+    )
+
+
+def _room_locked(space: Space) -> Conversation:
+    """The space's room conversation (created on first need), its row locked until commit."""
+    conversation, _ = messaging_services.room_conversation_get_or_create(space=space)
+    return Conversation.objects.select_for_update().get(pk=conversation.pk)
 
 
 def space_enter(*, actor: User, space: Space, reason: str = "moved") -> Presence:
-    """Move actor into space (leaving any other first); 409 when closed, full or private to them."""
+    """Move actor into space, leaving any other first; 409 when closed, full or private to them.
+
+    `reason` names how the person arrives and why they left the previous space: `moved` (they walked
+    over) or `teleport` (they accepted a teleport invitation: calling.services uses this)."""
+    if reason not in ENTER_REASONS:
+        raise ServiceError("invalid_reason", f"reason must be one of {', '.join(ENTER_REASONS)}.")
+    presence_id = presence_for(actor).pk
     with transaction.atomic():
-        presence = Presence.objects.select_for_update().get(pk=presence_for(actor).pk)
         space = Space.objects.select_for_update().get(pk=space.pk)
-        if presence.current_space_id == space.id:
-            return presence
+        presence = Presence.objects.select_for_update(of=("self",)).select_related("current_space").get(pk=presence_id)
         if space.company_id != actor.company_id:
             raise ServiceError("not_found", "No such space.", status=404)
+        if presence.current_space_id == space.id:
+            return presence
         if space.status == Space.Status.CLOSED:
             raise Conflict("space_closed", f"{space.name} is closed.")
         if not can_enter(actor, space):
@@ -100,34 +134,63 @@ def space_enter(*, actor: User, space: Space, reason: str = "moved") -> Presence
         occupants = Presence.objects.filter(current_space=space).count()
         if occupants >= space.capacity:
             raise Conflict("space_full", f"{space.name} is full ({space.capacity} people).")
-        if presence.current_space_id is not None:
-            _leave(presence=presence, actor=actor, reason=reason)
+        old_space = presence.current_space
+        new_room, _ = messaging_services.room_conversation_get_or_create(space=space)
+        old_room = messaging_services.room_conversation_get_or_create(space=old_space)[0] if old_space else None
         presence.current_space = space
         presence.save(update_fields=["current_space", "updated_at"])
-        conversation, _ = messaging_services.room_conversation_get_or_create(space=space)
-        messaging_services.room_participant_join(conversation=conversation, user=actor)
-        _presence_note(conversation=conversation, space=space, actor=actor, event="joined", detail=None)
+        # Two rooms: take their locks in id order (see the module docstring).
+        for room in sorted(filter(None, [new_room, old_room]), key=lambda c: c.pk):
+            room = Conversation.objects.select_for_update().get(pk=room.pk)
+            if old_room is not None and room.pk == old_room.pk:
+                _presence_note(
+                    conversation=room, space=old_space, actor=actor, event="left", reason=reason, to_space=space
+                )
+                messaging_services.room_participant_leave(conversation=room, user=actor)
+            else:
+                messaging_services.room_participant_join(conversation=room, user=actor)
+                _presence_note(
+                    conversation=room, space=space, actor=actor, event="joined",
+                    reason=reason if reason == "teleport" or old_space is not None else "entered",
+                    from_space=old_space,
+                )
     return presence
 
 
-def space_leave(*, actor: User, reason: str = "left") -> Presence:
+def space_leave(*, actor: User, reason: str = "left", by: User | None = None) -> Presence:
+    """Take actor out of their space (no-op when in none). `reason`: left, offline (presence_settle),
+    removed (space_remove), closed (space_update)."""
+    if reason not in LEAVE_REASONS:
+        raise ServiceError("invalid_reason", f"reason must be one of {', '.join(LEAVE_REASONS)}.")
+    presence_id = presence_for(actor).pk
     with transaction.atomic():
-        presence = Presence.objects.select_for_update().get(pk=presence_for(actor).pk)
-        if presence.current_space_id is None:
+        presence = Presence.objects.select_for_update(of=("self",)).select_related("current_space").get(pk=presence_id)
+        space = presence.current_space
+        if space is None:
             return presence
-        _leave(presence=presence, actor=actor, reason=reason)
-        presence.current_space = None
-        presence.save(update_fields=["current_space", "updated_at"])
+        _move_out(presence=presence, space=space, conversation=_room_locked(space), reason=reason, by=by)
     return presence
 
 
-def _leave(*, presence: Presence, actor: User, reason: str) -> None:
-    space = presence.current_space
-    conversation = Conversation.objects.filter(space=space).first()
-    if conversation is None:
-        return
-    messaging_services.room_participant_leave(conversation=conversation, user=actor)
-    _presence_note(conversation=conversation, space=space, actor=actor, event="left", detail=reason)
+def space_remove(*, actor: User, space: Space, user: User) -> Presence:
+    """A company admin takes someone out of a space (`left`, reason `removed`)."""
+    if not actor.is_company_admin or actor.company_id != space.company_id:
+        raise Forbidden("Only company admins can remove people from a space.")
+    if user.company_id != space.company_id:
+        raise ServiceError("not_found", "No such person.", status=404)
+    with transaction.atomic():
+        presence = Presence.objects.select_for_update(of=("self",)).get(pk=presence_for(user).pk)
+        if presence.current_space_id != space.id:
+            raise Conflict("not_in_space", f"{user.name} is not in {space.name}.")
+        return space_leave(actor=user, reason="removed", by=actor)
+
+
+def _move_out(*, presence: Presence, space: Space, conversation: Conversation, reason: str, by: User | None) -> None:
+    # The note goes first: the leaver's own sockets still get it before they leave the room's group.
+    _presence_note(conversation=conversation, space=space, actor=presence.user, event="left", reason=reason, by=by)
+    messaging_services.room_participant_leave(conversation=conversation, user=presence.user)
+    presence.current_space = None
+    presence.save(update_fields=["current_space", "updated_at"])
 
 
 def meeting_start(*, actor: User, space: Space, title: Any) -> Meeting:
@@ -142,20 +205,21 @@ def meeting_start(*, actor: User, space: Space, title: Any) -> Meeting:
         meeting = Meeting.objects.create(space=space, title=title.strip(), started_by=actor, started_at=timezone.now())
         space.status = Space.Status.IN_USE
         space.save(update_fields=["status"])
-        conversation, _ = messaging_services.room_conversation_get_or_create(space=space)
-        messaging_services.system_message_post(
-            conversation=conversation,
-            event="meeting_started",
-            body=f"{actor.name} started the meeting “{meeting.title}”",
-            payload={"actor": actor.id, "space": space.id, "meeting": meeting.id, "title": meeting.title},
-        )
+        conversation = _room_locked(space)
+        if _under_cap(conversation):
+            messaging_services.system_message_post(
+                conversation=conversation,
+                event="meeting_started",
+                body=f"{actor.name} started the meeting “{meeting.title}” in {space.name}",
+                payload={"actor": actor.id, "space": space.id, "meeting": meeting.id, "title": meeting.title},
+            )
     return meeting
 
 
 def meeting_end(*, actor: User, space: Space) -> Meeting:
     with transaction.atomic():
         space = Space.objects.select_for_update().get(pk=space.pk)
-        meeting = _close_meeting(space=space, actor=actor, note=True)
+        meeting = _close_meeting(space=space, actor=actor, conversation=None)
         if meeting is None:
             raise Conflict("no_meeting", f"No meeting is running in {space.name}.")
         if space.status == Space.Status.IN_USE:
@@ -164,30 +228,39 @@ def meeting_end(*, actor: User, space: Space) -> Meeting:
     return meeting
 
 
-def _close_meeting(*, space: Space, actor: User, note: bool) -> Meeting | None:
+def _close_meeting(*, space: Space, actor: User, conversation: Conversation | None) -> Meeting | None:
     meeting = Meeting.objects.select_for_update().filter(space=space, ended_at__isnull=True).first()
     if meeting is None:
         return None
     meeting.ended_at = timezone.now()
     meeting.ended_by = actor
     meeting.save(update_fields=["ended_at", "ended_by"])
-    if note:
-        conversation, _ = messaging_services.room_conversation_get_or_create(space=space)
-        minutes, seconds = divmod(meeting.duration_seconds or 0, 60)
+    conversation = conversation or _room_locked(space)
+    if _under_cap(conversation):
+        duration = meeting.duration_seconds or 0
         messaging_services.system_message_post(
             conversation=conversation,
             event="meeting_ended",
-            body=f"{actor.name} ended the meeting “{meeting.title}” after {minutes} min {seconds} s",
+            body=f"{actor.name} ended the meeting “{meeting.title}” after {_duration_text(duration)}",
             payload={
                 "actor": actor.id, "space": space.id, "meeting": meeting.id, "title": meeting.title,
-                "duration_seconds": meeting.duration_seconds,
+                "started_by": meeting.started_by_id, "duration_seconds": duration,
             },
         )
     return meeting
 
 
-def _status_note(*, space: Space, actor: User, old: str) -> None:
-    conversation, _ = messaging_services.room_conversation_get_or_create(space=space)
+def _duration_text(seconds: int) -> str:
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min {seconds} s"
+    return f"{seconds} s"
+
+
+def _status_note(*, conversation: Conversation, space: Space, actor: User, old: str) -> None:
     messaging_services.system_message_post(
         conversation=conversation,
         event="status_changed",
@@ -196,11 +269,62 @@ def _status_note(*, space: Space, actor: User, old: str) -> None:
     )
 
 
-def _presence_note(*, conversation: Conversation, space: Space, actor: User, event: str, detail: str | None) -> None:
+def _under_cap(conversation: Conversation) -> bool:
+    """Fewer than NOTES_PER_MINUTE system notes in this room in the last CAP_WINDOW. The caller holds the
+    conversation's row lock, so concurrent writers cannot both slip under the cap."""
+    since = timezone.now() - CAP_WINDOW
+    recent = Message.objects.filter(
+        conversation=conversation,
+        seq__gt=conversation.rev - NOTE_LOOKBACK,
+        kind=Message.Kind.SYSTEM,
+        created_at__gte=since,
+    ).count()
+    return recent < NOTES_PER_MINUTE
+
+
+def _presence_body(
+    *, actor: User, space: Space, event: str, reason: str, by: User | None, to_space: Space | None
+) -> str:
+    if event == "joined":
+        return f"{actor.name} joined {space.name}" + (" (teleported)" if reason == "teleport" else "")
+    if reason == "moved" and to_space is not None:
+        return f"{actor.name} moved to {to_space.name}"
+    if reason == "teleport" and to_space is not None:
+        return f"{actor.name} teleported to {to_space.name}"
+    if reason == "offline":
+        return f"{actor.name} went offline"
+    if reason == "removed":
+        return f"{actor.name} was removed" + (f" by {by.name}" if by is not None else "")
+    if reason == "closed":
+        return f"{actor.name} left (space closed)"
+    return f"{actor.name} left {space.name}"
+
+
+def _presence_note(
+    *,
+    conversation: Conversation,
+    space: Space,
+    actor: User,
+    event: str,
+    reason: str,
+    by: User | None = None,
+    to_space: Space | None = None,
+    from_space: Space | None = None,
+) -> Message | None:
+    """A joined / left note, coalesced per person and event within COALESCE_WINDOW, capped per room.
+    The caller holds the conversation's row lock."""
     now = timezone.now()
+    body = _presence_body(actor=actor, space=space, event=event, reason=reason, by=by, to_space=to_space)
+    details: dict[str, Any] = {"reason": reason, "last_at": now.isoformat()}
+    if event == "left":
+        details["to"] = to_space.id if to_space is not None else None
+        details["by"] = by.id if by is not None else None
+    else:
+        details["from"] = from_space.id if from_space is not None else None
     recent = (
         Message.objects.filter(
             conversation=conversation,
+            seq__gt=conversation.rev - NOTE_LOOKBACK,
             kind=Message.Kind.SYSTEM,
             created_at__gte=now - COALESCE_WINDOW,
             system__event=event,
@@ -209,23 +333,16 @@ def _presence_note(*, conversation: Conversation, space: Space, actor: User, eve
         .order_by("-seq")
         .first()
     )
-    verb = "joined" if event == "joined" else LEAVE_REASONS.get(detail or "left", "left")
     if recent is not None:
         count = int((recent.system or {}).get("count", 1)) + 1
-        messaging_services.system_message_update(
-            message=recent,
-            body=f"{actor.name} {verb} ({count} times in a minute)",
-            payload={"count": count, "reason": detail, "last_at": now.isoformat()},
+        return messaging_services.system_message_update(
+            message=recent, body=f"{body} ({count} times in a minute)", payload={"count": count, **details}
         )
-        return
-    in_last_minute = Message.objects.filter(
-        conversation=conversation, kind=Message.Kind.SYSTEM, created_at__gte=now - timedelta(minutes=1)
-    ).count()
-    if in_last_minute >= NOTES_PER_MINUTE:
-        return
-    messaging_services.system_message_post(
+    if not _under_cap(conversation):
+        return None
+    return messaging_services.system_message_post(
         conversation=conversation,
         event=event,
-        body=f"{actor.name} {verb}" + ("" if event == "left" else f" {space.name}"),
-        payload={"actor": actor.id, "space": space.id, "reason": detail, "count": 1},
+        body=body,
+        payload={"actor": actor.id, "space": space.id, "count": 1, **details},
     )

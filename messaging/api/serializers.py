@@ -44,6 +44,12 @@ def reactions_of(message: Message, user_id: int | None) -> list[dict]:
     return out
 
 
+class ParticipantPresenceOut(serializers.Serializer):
+    user = serializers.IntegerField()
+    status = serializers.CharField()
+    current_space = serializers.IntegerField(allow_null=True)
+
+
 class MessageOut(serializers.ModelSerializer):
     deleted = serializers.BooleanField(read_only=True)
     reactions = serializers.SerializerMethodField()
@@ -91,6 +97,7 @@ class ReadIn(serializers.Serializer):
 
 class ConversationOut(serializers.ModelSerializer):
     participants = serializers.SerializerMethodField()
+    participants_presence = serializers.SerializerMethodField()
     unread_count = serializers.SerializerMethodField()
     last_message = serializers.SerializerMethodField()
     last_read_seq = serializers.SerializerMethodField()
@@ -98,8 +105,8 @@ class ConversationOut(serializers.ModelSerializer):
     class Meta:
         model = Conversation
         fields = [
-            "id", "kind", "title", "space", "rev", "participants", "unread_count", "last_message", "last_read_seq",
-            "created_at", "last_activity_at",
+            "id", "kind", "title", "space", "rev", "participants", "participants_presence", "unread_count",
+            "last_message", "last_read_seq", "created_at", "last_activity_at",
         ]
 
     @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
@@ -108,6 +115,23 @@ class ConversationOut(serializers.ModelSerializer):
         if active is None:
             active = [p for p in obj.participants.all() if p.is_active]
         return sorted(p.user_id for p in active)
+
+    @extend_schema_field(ParticipantPresenceOut(many=True, allow_null=True))
+    def get_participants_presence(self, obj: Conversation) -> list[dict] | None:
+        """Each active participant's presence (detail responses; null in the list, where `users/` and
+        `presence.updated` keep it). Clients keep it live by applying `presence.updated`."""
+        active = getattr(obj, "active_participants", None)
+        if active is None:
+            return None
+        out = []
+        for participant in sorted(active, key=lambda p: p.user_id):
+            presence = getattr(participant.user, "presence", None)
+            out.append({
+                "user": participant.user_id,
+                "status": presence.effective_status if presence is not None else "offline",
+                "current_space": presence.current_space_id if presence is not None else None,
+            })
+        return out
 
     def get_unread_count(self, obj: Conversation) -> int:
         return getattr(obj, "unread_count", 0)
