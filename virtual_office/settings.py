@@ -21,7 +21,8 @@ SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG and os.environ.get("DJANGO_REQUIRE_SECRET") == "1":
         raise RuntimeError("DJANGO_SECRET_KEY must be set")
-    SECRET_KEY = "dev-insecure-virtual-office-key-change-me-in-production-0123456789"
+    # Django's "django-insecure-" prefix makes `check --deploy` flag a deployment that forgot the key.
+    SECRET_KEY = "django-insecure-virtual-office-dev-key-change-me-in-production-0123456789"
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "http://127.0.0.1:8000,http://localhost:8000")

@@ -46,3 +46,10 @@ def test_check_deploy_notices_an_insecure_setup():
     output = result.stdout + result.stderr
     assert "security.W004" in output  # HSTS unset
     assert "no issues" not in output
+
+
+def test_check_deploy_notices_a_missing_secret_key():
+    env = production_env()
+    del env["DJANGO_SECRET_KEY"]
+    result = check_deploy(env)
+    assert "security.W009" in result.stdout + result.stderr  # the built-in development key
