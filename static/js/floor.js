@@ -1,0 +1,308 @@
+// The floor: spaces at their positions, everyone's avatar where they are, kept live by the socket.
+
+import { post } from "./api.js";
+
+const STATUS_LABELS = {
+  online: "Online", away: "Away", busy: "Busy", dnd: "Do not disturb", offline: "Offline",
+};
+const KIND_LABELS = {
+  office: "Office", meeting_room: "Meeting room", lounge: "Lounge", focus: "Focus room", kitchen: "Kitchen",
+  stage: "Stage",
+};
+const NARROW = window.matchMedia("(max-width: 760px)");
+const SPACE_STATUS_LABELS = { available: "Available", in_use: "In use", closed: "Closed" };
+
+export function paintAvatar(element, person) {
+  if (!element) return;
+  const colour = person ? person.colour : element.dataset.colour;
+  if (colour && /^#[0-9a-fA-F]{3,8}$/.test(colour)) element.style.setProperty("--avatar", colour);
+}
+
+export class Floor {
+  constructor(office) {
+    this.office = office;
+    this.root = document.getElementById("floor");
+    this.viewport = document.getElementById("floor-viewport");
+    this.wanderers = document.getElementById("wanderers");
+    this.spaces = new Map(office.data.spaces.map((space) => [space.id, space]));
+    this.enterable = new Set(office.data.enterable);
+    this.spaceTemplate = document.getElementById("space-template");
+    this.avatarTemplate = document.getElementById("avatar-template");
+    for (const element of document.querySelectorAll(".avatar[data-colour]")) paintAvatar(element);
+    for (const element of this.root.querySelectorAll(".space")) this.place(element);
+    this.layout();
+    window.addEventListener("resize", () => this.layout());
+    this.root.addEventListener("click", (event) => this.onClick(event));
+    office.socket.on("presence.updated", (data) => this.applyPresence(data));
+    office.socket.on("space.created", (data) => this.applySpace(data));
+    office.socket.on("space.updated", (data) => this.applySpace(data));
+    office.socket.on("space.deleted", (data) => this.removeSpace(data.id));
+    this.refreshCounts();
+    this.markMine();
+  }
+
+  // -- geometry ----------------------------------------------------------------------------------
+
+  place(element) {
+    const { x, y, w, h } = element.dataset;
+    element.style.left = `${Number(x) || 0}px`;
+    element.style.top = `${Number(y) || 0}px`;
+    element.style.width = `${Number(w) || 200}px`;
+    element.style.height = `${Number(h) || 140}px`;
+  }
+
+  layout() {
+    if (NARROW.matches) {
+      // Narrow windows list the spaces as cards (see office.css) instead of drawing the map.
+      this.root.style.transform = "";
+      this.viewport.style.height = "";
+      this.scale = 1;
+      return;
+    }
+    let width = 600;
+    let height = 360;
+    for (const space of this.spaces.values()) {
+      width = Math.max(width, space.x + space.w + 24);
+      height = Math.max(height, space.y + space.h + 24);
+    }
+    this.root.style.width = `${width}px`;
+    this.root.style.height = `${height}px`;
+    const available = this.viewport.clientWidth - 2;
+    const scale = available > 0 ? Math.min(1, available / width) : 1;
+    this.root.style.transform = scale < 1 ? `scale(${scale})` : "";
+    this.viewport.style.height = `${Math.ceil(height * scale) + 2}px`;
+    this.scale = scale;
+  }
+
+  // -- spaces ------------------------------------------------------------------------------------
+
+  spaceElement(id) {
+    return this.root.querySelector(`.space[data-space="${Number(id)}"]`);
+  }
+
+  applySpace(space) {
+    if (!space || space.id === undefined) return;
+    this.spaces.set(space.id, space);
+    let element = this.spaceElement(space.id);
+    if (!element) {
+      element = this.spaceTemplate.content.firstElementChild.cloneNode(true);
+      element.dataset.space = space.id;
+      element.setAttribute("aria-labelledby", `space-${space.id}-name`);
+      element.querySelector("[data-role=name]").id = `space-${space.id}-name`;
+      element.querySelector(".space-meta").id = `space-${space.id}-meta`;
+      element.querySelector("[data-role=enter]").setAttribute("aria-describedby", `space-${space.id}-meta`);
+      this.root.append(element);
+      if (!space.is_private) this.enterable.add(space.id);
+    }
+    Object.assign(element.dataset, { x: space.x, y: space.y, w: space.w, h: space.h, capacity: space.capacity });
+    element.className = `space kind-${space.kind} status-${space.status}`;
+    element.classList.toggle("is-private", Boolean(space.is_private));
+    element.classList.toggle("is-locked", Boolean(space.is_private) && !this.enterable.has(space.id));
+    element.querySelector("[data-role=name]").textContent = space.name;
+    element.querySelector("[data-role=lock]").hidden = !space.is_private;
+    element.querySelector("[data-role=status]").textContent = SPACE_STATUS_LABELS[space.status] || space.status;
+    element.querySelector("[data-role=kind]").textContent = KIND_LABELS[space.kind] || space.kind;
+    element.querySelector("[data-role=capacity]").textContent = space.capacity;
+    const meeting = element.querySelector("[data-role=meeting]");
+    meeting.hidden = !space.meeting;
+    element.querySelector("[data-role=meeting-title]").textContent = space.meeting ? space.meeting.title : "";
+    this.place(element);
+    // Occupants follow presence events; a space event carries the server's list, so trust it too.
+    for (const userId of space.occupants || []) {
+      const person = this.office.people.get(userId);
+      if (person && person.current_space !== space.id) {
+        person.current_space = space.id;
+        this.moveAvatar(person);
+      }
+    }
+    this.layout();
+    this.refreshCounts();
+    this.markMine();
+  }
+
+  removeSpace(id) {
+    this.spaces.delete(id);
+    const element = this.spaceElement(id);
+    if (!element) return;
+    for (const person of this.office.people.values()) {
+      if (person.current_space === id) {
+        person.current_space = null;
+        this.moveAvatar(person);
+      }
+    }
+    element.remove();
+    this.layout();
+    this.refreshCounts();
+  }
+
+  refreshCounts() {
+    const counts = new Map();
+    for (const person of this.office.people.values()) {
+      if (person.current_space != null) counts.set(person.current_space, (counts.get(person.current_space) || 0) + 1);
+    }
+    for (const element of this.root.querySelectorAll(".space")) {
+      const id = Number(element.dataset.space);
+      const count = counts.get(id) || 0;
+      const space = this.spaces.get(id);
+      element.querySelector("[data-role=count]").textContent = count;
+      element.classList.toggle("is-full", space ? count >= space.capacity : false);
+      element.classList.toggle("is-empty", count === 0);
+    }
+    const wanderers = [...this.office.people.values()].filter((p) => p.current_space == null).length;
+    document.getElementById("wanderer-count").textContent = wanderers;
+    document.getElementById("wanderers-empty").hidden = wanderers > 0;
+  }
+
+  markMine() {
+    const mine = this.office.me.current_space;
+    for (const element of this.root.querySelectorAll(".space")) {
+      const isMine = Number(element.dataset.space) === mine;
+      element.classList.toggle("is-mine", isMine);
+      const enter = element.querySelector("[data-role=enter]");
+      const space = this.spaces.get(Number(element.dataset.space));
+      enter.setAttribute(
+        "aria-label",
+        isMine ? `${space ? space.name : "This space"}: you are here` : `Enter ${space ? space.name : "this space"}`,
+      );
+    }
+  }
+
+  // -- people ------------------------------------------------------------------------------------
+
+  avatarFor(person) {
+    const button = this.avatarTemplate.content.firstElementChild.cloneNode(true);
+    button.dataset.user = person.id;
+    button.dataset.colour = person.colour;
+    button.querySelector(".initials").textContent = person.initials;
+    this.paintStatus(button, person);
+    paintAvatar(button, person);
+    return button;
+  }
+
+  paintStatus(button, person) {
+    const status = person.status || "offline";
+    button.className = button.className.replace(/\bstatus-\S+/g, "").trim() + ` status-${status}`;
+    button.title = `${person.name} · ${STATUS_LABELS[status] || status}`;
+    button.setAttribute("aria-label", `${person.name} (${STATUS_LABELS[status] || status})`);
+  }
+
+  personRow(person) {
+    const item = document.createElement("li");
+    item.className = "person";
+    item.dataset.person = person.id;
+    const text = document.createElement("span");
+    text.className = "person-text";
+    const name = document.createElement("span");
+    name.className = "person-name";
+    name.textContent = person.name;
+    const status = document.createElement("span");
+    status.className = "person-status";
+    status.dataset.role = "status";
+    status.textContent = STATUS_LABELS[person.status] || "Offline";
+    text.append(name, status);
+    item.append(this.avatarFor(person), text);
+    return item;
+  }
+
+  moveAvatar(person) {
+    for (const old of this.root.querySelectorAll(`.occupants .avatar[data-user="${person.id}"]`)) old.remove();
+    for (const old of this.wanderers.querySelectorAll(`.person[data-person="${person.id}"]`)) old.remove();
+    const space = person.current_space != null ? this.spaceElement(person.current_space) : null;
+    if (space) {
+      space.querySelector("[data-role=occupants]").append(this.avatarFor(person));
+      return;
+    }
+    // Not in a space: the side list, ordered by name.
+    const row = this.personRow(person);
+    const after = [...this.wanderers.children].find((item) => {
+      const other = this.office.people.get(Number(item.dataset.person));
+      return other && other.name.localeCompare(person.name) > 0;
+    });
+    this.wanderers.insertBefore(row, after || null);
+  }
+
+  applyPresence(data) {
+    const person = this.office.people.get(data.user);
+    if (!person) return;
+    const moved = person.current_space !== data.current_space;
+    person.status = data.status;
+    person.current_space = data.current_space;
+    person.last_seen = data.last_seen;
+    if (moved) {
+      this.moveAvatar(person);
+      this.refreshCounts();
+    } else {
+      for (const button of document.querySelectorAll(`.avatar[data-user="${person.id}"]`)) this.paintStatus(button, person);
+      for (const status of document.querySelectorAll(`.person[data-person="${person.id}"] [data-role=status]`)) {
+        status.textContent = STATUS_LABELS[data.status] || data.status;
+      }
+    }
+    if (person.id === this.office.me.id) {
+      const wasIn = this.office.me.current_space;
+      this.office.me.current_space = data.current_space;
+      this.office.me.status = data.status;
+      this.markMine();
+      if (wasIn !== data.current_space) this.office.emit("me.moved", { from: wasIn, to: data.current_space });
+    }
+    this.office.emit("person.updated", person);
+  }
+
+  /** Replace everyone's state with a fresh copy from the server (after each socket hello). */
+  reconcile(people, spaces) {
+    for (const space of spaces) this.applySpace(space);
+    const known = new Set(spaces.map((s) => s.id));
+    for (const id of [...this.spaces.keys()]) if (!known.has(id)) this.removeSpace(id);
+    for (const person of people) {
+      if (!this.office.people.has(person.id)) {
+        this.office.people.set(person.id, { ...person });
+        this.moveAvatar(this.office.people.get(person.id));
+      }
+      this.applyPresence({
+        user: person.id, status: person.status, current_space: person.current_space, last_seen: person.last_seen,
+      });
+    }
+  }
+
+  // -- entering ----------------------------------------------------------------------------------
+
+  onClick(event) {
+    if (event.target.closest(".avatar")) return; // the avatar menu handles it
+    const element = event.target.closest(".space");
+    if (!element) return;
+    this.enter(Number(element.dataset.space));
+  }
+
+  async enter(spaceId) {
+    const space = this.spaces.get(spaceId);
+    if (!space || this.office.me.current_space === spaceId) return;
+    const element = this.spaceElement(spaceId);
+    element?.classList.add("is-entering");
+    try {
+      const presence = await post(`spaces/${spaceId}/enter/`);
+      this.applyPresence({
+        user: this.office.me.id,
+        status: presence.status,
+        current_space: presence.current_space,
+        last_seen: presence.last_seen,
+      });
+    } catch (error) {
+      this.office.toast(error.message, { kind: "error", title: `Can't enter ${space.name}` });
+    } finally {
+      element?.classList.remove("is-entering");
+    }
+  }
+
+  async leave() {
+    const spaceId = this.office.me.current_space;
+    if (spaceId == null) return;
+    try {
+      const presence = await post(`spaces/${spaceId}/leave/`);
+      this.applyPresence({
+        user: this.office.me.id, status: presence.status, current_space: presence.current_space,
+        last_seen: presence.last_seen,
+      });
+    } catch (error) {
+      this.office.toast(error.message, { kind: "error" });
+    }
+  }
+}

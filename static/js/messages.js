@@ -1,0 +1,280 @@
+// Message panels and the conversation list: which panels are open, unread badges, live updates.
+//
+// The room panel follows the space you are in; one direct or group conversation can be open next
+// to it. Every durable event goes to the open panel of its conversation (if any) and to the list.
+
+import { get } from "./api.js";
+import { paintAvatar } from "./floor.js";
+import { Panel } from "./panel.js";
+import { formatTime, snippet } from "./text.js";
+
+export class Messages {
+  constructor(office) {
+    this.office = office;
+    this.conversations = new Map();
+    this.panels = new Map(); // conversation id -> Panel
+    this.roomPanel = null;
+    this.mainPanel = null;
+    this.list = document.getElementById("conversation-list");
+    this.roomSlot = document.getElementById("room-slot");
+    this.mainSlot = document.getElementById("conversation-slot");
+    this.empty = document.getElementById("panels-empty");
+    this.list.addEventListener("click", (event) => {
+      const item = event.target.closest("[data-open]");
+      if (item) this.openById(Number(item.dataset.open));
+    });
+    const socket = office.socket;
+    socket.on("message.created", (data) => this.onMessage(data, true));
+    socket.on("message.updated", (data) => this.onMessage(data, false));
+    socket.on("message.deleted", (data) => this.onMessage(data, false));
+    socket.on("reaction.changed", (data, frame) => this.panels.get(frame.conversation)?.applyReactions(data.message, data.reactions, frame.rev));
+    socket.on("conversation.created", (data) => this.upsertConversation(data));
+    socket.on("conversation.updated", (data) => this.upsertConversation(data));
+    socket.on("typing", (data) => this.panels.get(data.conversation)?.setTyper(data.user, data.state));
+    socket.on("conversation.presence", (data) => {
+      const panel = this.panels.get(data.conversation);
+      if (panel && panel.watching) panel.setWatchers(data.watchers);
+    });
+    socket.on("socket.down", () => {
+      for (const panel of this.panels.values()) panel.clearTypers();
+    });
+    socket.on("hello", (data) => {
+      if (data.reconnected) {
+        for (const panel of this.panels.values()) panel.rewatch();
+        this.load();
+      }
+    });
+    office.on("me.moved", ({ to }) => this.followRoom(to));
+    document.addEventListener("visibilitychange", () => {
+      for (const panel of this.panels.values()) panel.markRead();
+    });
+  }
+
+  async start() {
+    await this.load();
+    await this.followRoom(this.office.me.current_space);
+  }
+
+  async load() {
+    try {
+      const conversations = await get("conversations/");
+      const seen = new Set();
+      for (const conversation of conversations) {
+        seen.add(conversation.id);
+        const known = this.conversations.get(conversation.id);
+        // The panel marks what it shows as read: don't let an older count bring a badge back.
+        if (this.panels.get(conversation.id)?.visible) conversation.unread_count = 0;
+        this.conversations.set(conversation.id, { ...known, ...conversation });
+        this.office.socket.track(conversation.id, conversation.rev);
+      }
+      for (const id of [...this.conversations.keys()]) if (!seen.has(id) && !this.panels.has(id)) this.conversations.delete(id);
+      this.renderList();
+    } catch (error) {
+      this.office.toast(`Conversations could not be loaded: ${error.message}`, { kind: "error" });
+    } finally {
+      this.list.setAttribute("aria-busy", "false");
+    }
+  }
+
+  titleOf(conversation) {
+    const me = this.office.me.id;
+    if (conversation.kind === "direct") {
+      const other = (conversation.participants || []).find((id) => id !== me);
+      return this.office.people.get(other)?.name || conversation.title || "Direct message";
+    }
+    if (conversation.kind === "room") {
+      const space = this.office.floor.spaces.get(conversation.space);
+      return space ? space.name : conversation.title || "Room";
+    }
+    if (conversation.title) return conversation.title;
+    const names = (conversation.participants || [])
+      .filter((id) => id !== me)
+      .map((id) => this.office.people.get(id)?.name.split(" ")[0])
+      .filter(Boolean);
+    return names.join(", ") || "Group";
+  }
+
+  // -- the list ----------------------------------------------------------------------------------
+
+  renderList() {
+    const items = [...this.conversations.values()]
+      .filter((c) => (c.participants || []).includes(this.office.me.id))
+      .sort((a, b) => String(b.last_activity_at || "").localeCompare(String(a.last_activity_at || "")) || b.id - a.id);
+    const nodes = items.map((conversation) => this.listItem(conversation));
+    this.list.replaceChildren(...nodes);
+    document.getElementById("conversations-empty").hidden = items.length > 0;
+    let unread = 0;
+    for (const conversation of items) unread += conversation.unread_count || 0;
+    document.title = `${unread ? `(${unread}) ` : ""}${document.title.replace(/^\(\d+\) /, "")}`;
+    for (const panel of this.panels.values()) panel.refreshUnread();
+  }
+
+  listItem(conversation) {
+    const item = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "conversation";
+    button.dataset.open = conversation.id;
+    if (this.panels.has(conversation.id)) button.classList.add("is-open");
+    const icon = document.createElement("span");
+    icon.setAttribute("aria-hidden", "true");
+    if (conversation.kind === "direct") {
+      const other = this.office.people.get((conversation.participants || []).find((id) => id !== this.office.me.id));
+      icon.className = `avatar avatar-static avatar-small status-${other ? other.status : "offline"}`;
+      icon.textContent = other ? other.initials : "?";
+      paintAvatar(icon, other);
+    } else {
+      icon.className = "conversation-icon";
+      icon.textContent = conversation.kind === "room" ? "#" : "⋮";
+    }
+    const text = document.createElement("span");
+    text.className = "conversation-text";
+    const title = document.createElement("span");
+    title.className = "conversation-title";
+    title.textContent = this.titleOf(conversation);
+    const last = document.createElement("span");
+    last.className = "conversation-last";
+    const message = conversation.last_message;
+    if (message) {
+      const who = message.kind === "system" ? "" : message.sender === this.office.me.id ? "You: " : `${this.office.people.get(message.sender)?.name.split(" ")[0] || "Someone"}: `;
+      last.textContent = message.deleted ? "Message deleted" : `${who}${snippet(message.body, 60)}`;
+    } else {
+      last.textContent = "No messages yet";
+    }
+    text.append(title, last);
+    const meta = document.createElement("span");
+    meta.className = "conversation-meta";
+    const time = document.createElement("time");
+    time.textContent = message ? formatTime(message.created_at) : "";
+    meta.append(time);
+    const count = conversation.unread_count || 0;
+    if (count > 0) {
+      const badge = document.createElement("span");
+      badge.className = "badge unread-badge";
+      badge.textContent = count > 99 ? "99+" : String(count);
+      badge.setAttribute("aria-label", `${count} unread`);
+      meta.append(badge);
+      button.classList.add("has-unread");
+    }
+    button.append(icon, text, meta);
+    button.setAttribute("aria-label", `${title.textContent}${count ? `, ${count} unread` : ""}`);
+    item.append(button);
+    return item;
+  }
+
+  setUnread(conversationId, count) {
+    const conversation = this.conversations.get(conversationId);
+    if (!conversation || conversation.unread_count === count) return;
+    conversation.unread_count = count;
+    this.renderList();
+  }
+
+  upsertConversation(data) {
+    const known = this.conversations.get(data.id) || { unread_count: 0, last_message: null };
+    const conversation = { ...known, ...data };
+    this.conversations.set(data.id, conversation);
+    if (data.rev !== undefined && !known.id) this.office.socket.track(data.id, data.rev);
+    const panel = this.panels.get(data.id);
+    if (!(data.participants || []).includes(this.office.me.id)) {
+      // Removed (or left the room): stop showing it.
+      this.conversations.delete(data.id);
+      this.office.socket.forget(data.id);
+      if (panel && panel !== this.roomPanel) this.close(panel);
+    } else if (panel) {
+      panel.conversation = { ...panel.conversation, ...data };
+      panel.refreshTitle();
+    }
+    this.renderList();
+  }
+
+  onMessage(message, created) {
+    const panel = this.panels.get(message.conversation);
+    panel?.apply(message);
+    const conversation = this.conversations.get(message.conversation);
+    if (!conversation) return;
+    const last = conversation.last_message;
+    if (!last || message.seq >= last.seq) conversation.last_message = message;
+    if (created) {
+      conversation.last_activity_at = message.created_at;
+      const mine = message.sender === this.office.me.id;
+      if (!mine && !(panel && panel.visible)) conversation.unread_count = (conversation.unread_count || 0) + 1;
+    } else if (message.deleted && !(panel && panel.visible) && message.seq > (conversation.last_read_seq || 0)) {
+      // A deleted unread message no longer counts (the server says so too on the next load).
+      if (message.sender !== this.office.me.id) conversation.unread_count = Math.max(0, (conversation.unread_count || 0) - 1);
+    }
+    this.renderList();
+  }
+
+  // -- panels ------------------------------------------------------------------------------------
+
+  async openById(id) {
+    const conversation = this.conversations.get(id);
+    if (!conversation) return;
+    if (conversation.kind === "room" && conversation.space === this.office.me.current_space && this.roomPanel) {
+      this.roomPanel.setCollapsed(false);
+      this.roomPanel.parts.input.focus();
+      return;
+    }
+    this.open(conversation, { focus: true });
+  }
+
+  open(conversation, { focus = false } = {}) {
+    if (!this.conversations.has(conversation.id)) {
+      this.conversations.set(conversation.id, conversation);
+      this.office.socket.track(conversation.id, conversation.rev || 0);
+    }
+    let panel = this.panels.get(conversation.id);
+    if (!panel) {
+      if (this.mainPanel) this.close(this.mainPanel);
+      panel = new Panel(this, this.conversations.get(conversation.id));
+      this.panels.set(conversation.id, panel);
+      this.mainPanel = panel;
+      this.mainSlot.append(panel.el);
+      panel.start();
+    }
+    panel.setCollapsed(false, { remember: false });
+    if (focus) panel.parts.input.focus();
+    this.refreshEmpty();
+    this.renderList();
+    return panel;
+  }
+
+  close(panel) {
+    panel.destroy();
+    this.panels.delete(panel.id);
+    if (this.mainPanel === panel) this.mainPanel = null;
+    if (this.roomPanel === panel) this.roomPanel = null;
+    this.refreshEmpty();
+    this.renderList();
+  }
+
+  refreshEmpty() {
+    this.empty.hidden = this.panels.size > 0;
+  }
+
+  async followRoom(spaceId) {
+    const current = this.roomPanel;
+    if (current && current.conversation.space === spaceId) return;
+    if (current) this.close(current);
+    if (spaceId == null) return;
+    let conversation;
+    try {
+      conversation = await get(`spaces/${spaceId}/conversation/`);
+    } catch (error) {
+      this.office.toast(`The room chat could not be opened: ${error.message}`, { kind: "error" });
+      return;
+    }
+    if (this.office.me.current_space !== spaceId || this.roomPanel) return; // moved again meanwhile
+    const known = this.conversations.get(conversation.id);
+    this.conversations.set(conversation.id, { ...known, ...conversation });
+    const existing = this.panels.get(conversation.id);
+    if (existing) this.close(existing);
+    const panel = new Panel(this, this.conversations.get(conversation.id), { room: true });
+    this.panels.set(conversation.id, panel);
+    this.roomPanel = panel;
+    this.roomSlot.append(panel.el);
+    this.refreshEmpty();
+    this.renderList();
+    await panel.start();
+  }
+}

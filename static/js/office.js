@@ -1,0 +1,116 @@
+// The office page: reads the first render's data, opens the one socket, wires the floor, the avatar
+// menu, the message panels and the presence selector, and exposes `window.office` for other modules
+// (static/js/invitations.js adds calls and teleport invitations when it is present).
+
+import { get, put } from "./api.js";
+import { Floor } from "./floor.js";
+import { AvatarMenu } from "./menu.js";
+import { Messages } from "./messages.js";
+import { OfficeSocket } from "./socket.js";
+import { toast } from "./toasts.js";
+
+class Office {
+  constructor(data) {
+    this.data = data;
+    this.me = { ...data.me };
+    this.people = new Map(data.people.map((person) => [person.id, { ...person }]));
+    this.listeners = new Map();
+    this.toast = toast;
+    this.invitations = null;
+    this.socket = new OfficeSocket({ url: this.socketUrl(data.urls.socket), banner: document.getElementById("connection-banner") });
+  }
+
+  socketUrl(path) {
+    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    return `${scheme}${location.host}${path}`;
+  }
+
+  // A tiny event bus for page-level happenings (me.moved, person.updated).
+  on(type, fn) {
+    if (!this.listeners.has(type)) this.listeners.set(type, new Set());
+    this.listeners.get(type).add(fn);
+    return () => this.listeners.get(type)?.delete(fn);
+  }
+
+  emit(type, detail) {
+    for (const fn of this.listeners.get(type) || []) fn(detail);
+  }
+
+  start() {
+    this.floor = new Floor(this);
+    this.menu = new AvatarMenu(this);
+    this.messages = new Messages(this);
+    this.setupPresence();
+    this.socket.on("hello", (data) => this.onHello(data));
+    this.socket.on("error", (frame) => {
+      const error = frame.error || {};
+      if (error.code === "rate_limited") toast("Slow down a little: too many actions at once.", { kind: "error" });
+    });
+    this.socket.connect();
+    this.messages.start();
+    this.loadInvitations();
+  }
+
+  async onHello(data) {
+    if (!data.reconnected) return;
+    // Whatever happened while we were away: refetch the floor (messages resume by themselves).
+    try {
+      const [people, spaces] = await Promise.all([get("users/"), get("spaces/")]);
+      this.floor.reconcile(people, spaces);
+    } catch (error) {
+      // The next reconnect tries again; the socket keeps the floor live meanwhile.
+    }
+  }
+
+  setupPresence() {
+    const select = document.getElementById("presence-select");
+    const dot = document.getElementById("my-status-dot");
+    let chosen = select.value;
+    const paint = (status) => {
+      dot.className = `presence-dot status-${status}`;
+    };
+    select.addEventListener("change", async () => {
+      const status = select.value;
+      paint(status);
+      try {
+        await put("presence/", { status });
+        chosen = status;
+      } catch (error) {
+        select.value = chosen;
+        paint(chosen);
+        toast(error.message, { kind: "error", title: "Status not changed" });
+      }
+    });
+    this.on("person.updated", (person) => {
+      if (person.id !== this.me.id || person.status === "offline") return;
+      if (select.value !== person.status) select.value = person.status;
+      chosen = person.status;
+      paint(person.status);
+    });
+  }
+
+  async loadInvitations() {
+    // Calls and teleports live in their own module; the page works without it.
+    const url = this.data.urls.invitations;
+    if (!url) return;
+    try {
+      const module = await import(url);
+      if (typeof module.setupInvitations === "function") this.invitations = (await module.setupInvitations(this)) || null;
+    } catch (error) {
+      this.invitations = null;
+      toast("Calls and invitations are unavailable right now.", { kind: "error" });
+      setTimeout(() => { throw error; });
+    }
+  }
+}
+
+function boot() {
+  const script = document.getElementById("office-data");
+  if (!script) return;
+  const office = new Office(JSON.parse(script.textContent));
+  window.office = office;
+  office.start();
+}
+
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", boot);
+else boot();

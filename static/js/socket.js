@@ -1,0 +1,377 @@
+// The browser side of /ws/: one socket per tab, reconnect with backoff, request/ack, lossless resume.
+//
+// Durable conversation events carry `conversation` and `rev`. For each conversation the client keeps
+// a floor: every event up to it has been applied. An event at or below the floor is a duplicate and
+// is dropped; one above floor + 1 means something in between was lost (the channel layer is
+// at-most-once, or the socket was down), so the client asks the server to `resume` from the floor.
+// On every (re)connect it resumes every conversation it knows. While a resume is running, replayed
+// events are compacted (one per message, at its latest rev), so they may skip revs: gaps are not
+// chased then, and the floor jumps to the rev the server reports in `resumed`.
+
+const BACKOFF_START_MS = 500;
+const BACKOFF_MAX_MS = 10000;
+const REQUEST_TIMEOUT_MS = 20000;
+const BANNER_DELAY_MS = 600;
+
+export class SocketError extends Error {
+  constructor(code, message) {
+    super(message || code);
+    this.code = code;
+  }
+}
+
+export class OfficeSocket {
+  constructor({ url, banner = null, WebSocketImpl = globalThis.WebSocket } = {}) {
+    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    this.url = url || `${scheme}${location.host}/ws/`;
+    this.banner = banner;
+    this.WebSocketImpl = WebSocketImpl;
+    this.ws = null;
+    this.state = "idle"; // idle | connecting | open | closed (for good)
+    this.everOpened = false;
+    this.attempt = 0;
+    this.handlers = new Map();
+    this.nextRef = 1;
+    this.inflight = new Map(); // ref -> {frame, resolve, reject, deadline, resend}
+    this.queue = []; // requests waiting for an open socket
+    this.revs = new Map(); // conversation id -> floor rev
+    this.resuming = new Set(); // conversation ids with a resume in flight
+    this.resumeTimer = null;
+    this.pendingGaps = new Set();
+    this.reconnectTimer = null;
+    this.bannerTimer = null;
+    this.ticker = setInterval(() => this.expireRequests(), 1000);
+    this.stats = { duplicates: 0, gaps: 0, resumes: 0, reconnects: 0 };
+  }
+
+  // -- subscriptions -----------------------------------------------------------------------------
+
+  on(type, fn) {
+    if (!this.handlers.has(type)) this.handlers.set(type, new Set());
+    this.handlers.get(type).add(fn);
+    return () => this.handlers.get(type)?.delete(fn);
+  }
+
+  emit(type, frame) {
+    for (const key of [type, "*"]) {
+      for (const fn of this.handlers.get(key) || []) {
+        try {
+          fn(frame.data, frame);
+        } catch (error) {
+          // One broken listener must not stop the others (or the socket).
+          setTimeout(() => { throw error; });
+        }
+      }
+    }
+  }
+
+  // -- connection --------------------------------------------------------------------------------
+
+  connect() {
+    if (this.state === "open" || this.state === "connecting" || this.state === "closed") return;
+    clearTimeout(this.reconnectTimer);
+    this.state = "connecting";
+    this.showBanner();
+    let ws;
+    try {
+      ws = new this.WebSocketImpl(this.url);
+    } catch (error) {
+      this.scheduleReconnect();
+      return;
+    }
+    this.ws = ws;
+    ws.onopen = () => {
+      if (this.ws !== ws) return;
+      this.state = "open";
+    };
+    ws.onmessage = (event) => {
+      if (this.ws === ws) this.receive(event.data);
+    };
+    ws.onclose = (event) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      this.handleClose(event.code);
+    };
+    ws.onerror = () => {}; // onclose follows and handles it
+  }
+
+  handleClose(code) {
+    const wasOpen = this.state === "open";
+    this.resuming.clear();
+    // Requests already sent may or may not have reached the server: resend those that are safe to
+    // repeat (message.send is idempotent by client_id), fail the others.
+    for (const [ref, request] of this.inflight) {
+      this.inflight.delete(ref);
+      if (request.resend) this.queue.push(request);
+      else request.reject(new SocketError("disconnected", "The connection dropped before an answer came."));
+    }
+    if (code === 4401) {
+      this.state = "closed";
+      this.setBanner("You have been signed out. Reload the page to sign in again.", "error");
+      this.failQueue("unauthenticated", "Signed out.");
+      this.emit("socket.closed", { data: { code } });
+      return;
+    }
+    this.state = "idle";
+    if (wasOpen) this.emit("socket.down", { data: { code } });
+    this.scheduleReconnect();
+  }
+
+  scheduleReconnect() {
+    this.state = "idle";
+    this.showBanner();
+    const base = Math.min(BACKOFF_MAX_MS, BACKOFF_START_MS * 2 ** this.attempt);
+    const delay = base / 2 + Math.random() * (base / 2);
+    this.attempt += 1;
+    this.stats.reconnects += 1;
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  /** Reconnect now (tests and the "Retry now" link). */
+  reconnectNow() {
+    if (this.state === "open" && this.ws) {
+      this.ws.close(4000, "reconnect");
+      return;
+    }
+    clearTimeout(this.reconnectTimer);
+    this.state = "idle";
+    this.connect();
+  }
+
+  showBanner() {
+    if (this.state === "open" || this.state === "closed") return;
+    if (this.bannerTimer) return;
+    this.bannerTimer = setTimeout(() => {
+      this.bannerTimer = null;
+      if (this.state !== "open" && this.state !== "closed") {
+        this.setBanner(this.everOpened ? "Reconnecting…" : "Connecting…", "warn");
+      }
+    }, this.everOpened ? 0 : BANNER_DELAY_MS);
+  }
+
+  setBanner(text, level) {
+    if (!this.banner) return;
+    this.banner.textContent = text || "";
+    this.banner.dataset.level = level || "";
+    this.banner.hidden = !text;
+    document.body.classList.toggle("is-offline", Boolean(text) && level !== "ok");
+  }
+
+  hideBanner() {
+    clearTimeout(this.bannerTimer);
+    this.bannerTimer = null;
+    this.setBanner("", "");
+  }
+
+  // -- frames ------------------------------------------------------------------------------------
+
+  receive(text) {
+    let frame;
+    try {
+      frame = JSON.parse(text);
+    } catch (error) {
+      return;
+    }
+    if (!frame || typeof frame.type !== "string") return;
+    switch (frame.type) {
+      case "hello":
+        this.onHello(frame);
+        return;
+      case "ack":
+      case "pong":
+        this.settle(frame.ref, true, frame.data);
+        return;
+      case "error":
+        if (frame.ref !== undefined && frame.ref !== null && this.inflight.has(frame.ref)) {
+          const error = frame.error || {};
+          this.settle(frame.ref, false, new SocketError(error.code || "error", error.message));
+        } else {
+          this.emit("error", frame);
+        }
+        return;
+      case "resumed":
+        return; // the ack of the same request carries the revs
+      default:
+        break;
+    }
+    if (frame.conversation !== undefined && frame.rev !== undefined) {
+      if (!this.acceptDurable(frame)) return;
+    }
+    this.emit(frame.type, frame);
+  }
+
+  onHello(frame) {
+    const reconnected = this.everOpened;
+    this.everOpened = true;
+    this.attempt = 0;
+    this.hideBanner();
+    this.emit("hello", { ...frame, data: { ...frame.data, reconnected } });
+    if (this.revs.size) this.resume([...this.revs.keys()]);
+    this.flushQueue();
+  }
+
+  acceptDurable(frame) {
+    const conversation = Number(frame.conversation);
+    const rev = Number(frame.rev);
+    if (!this.revs.has(conversation)) {
+      // First time we hear of it: nothing before this can be missing from what we have shown.
+      this.revs.set(conversation, rev);
+      return true;
+    }
+    const floor = this.revs.get(conversation);
+    if (rev <= floor) {
+      this.stats.duplicates += 1;
+      return false;
+    }
+    if (this.resuming.has(conversation)) return true; // replay: compacted, floor set on `resumed`
+    if (rev === floor + 1) {
+      this.revs.set(conversation, rev);
+      return true;
+    }
+    // A gap: show what we have (panels de-duplicate by message id and rev) and fetch the rest.
+    this.stats.gaps += 1;
+    this.requestResume(conversation);
+    return true;
+  }
+
+  /** Tell the socket about a conversation's rev as loaded over REST (never lowers the floor). */
+  track(conversationId, rev) {
+    const id = Number(conversationId);
+    const current = this.revs.get(id);
+    if (current === undefined || Number(rev) > current) this.revs.set(id, Number(rev));
+  }
+
+  forget(conversationId) {
+    this.revs.delete(Number(conversationId));
+  }
+
+  lastRev(conversationId) {
+    return this.revs.get(Number(conversationId));
+  }
+
+  requestResume(conversationId) {
+    this.pendingGaps.add(Number(conversationId));
+    if (this.resumeTimer) return;
+    // A short wait batches several gaps into one resume.
+    this.resumeTimer = setTimeout(() => {
+      this.resumeTimer = null;
+      const ids = [...this.pendingGaps].filter((id) => !this.resuming.has(id));
+      this.pendingGaps.clear();
+      if (ids.length) this.resume(ids);
+    }, 50);
+  }
+
+  resume(conversationIds) {
+    if (this.state !== "open") return Promise.resolve(null);
+    const conversations = {};
+    for (const id of conversationIds) {
+      if (!this.revs.has(id)) continue;
+      conversations[id] = this.revs.get(id);
+      this.resuming.add(id);
+    }
+    if (!Object.keys(conversations).length) return Promise.resolve(null);
+    this.stats.resumes += 1;
+    const done = (data) => {
+      for (const id of Object.keys(conversations)) {
+        const number = Number(id);
+        this.resuming.delete(number);
+        const reached = data && data.conversations ? Number(data.conversations[id]) : NaN;
+        if (!Number.isNaN(reached)) this.track(number, reached);
+      }
+      this.emit("resumed", { type: "resumed", data: data || { conversations: {} } });
+      return data;
+    };
+    return this.request("resume", { conversations }, { resend: false, front: true }).then(done, (error) => {
+      done(null);
+      if (error.code !== "disconnected") this.emit("error", { type: "error", error });
+      return null;
+    });
+  }
+
+  // -- requests ----------------------------------------------------------------------------------
+
+  /** Send an action; resolves with the ack's data, rejects with a SocketError. */
+  request(action, fields = {}, { timeout = REQUEST_TIMEOUT_MS, resend = true, front = false } = {}) {
+    return new Promise((resolve, reject) => {
+      const ref = this.nextRef++;
+      const request = {
+        ref,
+        frame: { ...fields, action, ref },
+        resolve,
+        reject,
+        deadline: Date.now() + timeout,
+        resend,
+      };
+      if (this.state === "open" && this.ws && this.ws.readyState === 1) {
+        this.transmit(request);
+      } else if (front) {
+        this.queue.unshift(request);
+      } else {
+        this.queue.push(request);
+      }
+    });
+  }
+
+  /** Fire and forget (typing): dropped when the socket is down. */
+  send(action, fields = {}) {
+    if (this.state !== "open" || !this.ws || this.ws.readyState !== 1) return false;
+    this.ws.send(JSON.stringify({ ...fields, action }));
+    return true;
+  }
+
+  transmit(request) {
+    this.inflight.set(request.ref, request);
+    try {
+      this.ws.send(JSON.stringify(request.frame));
+    } catch (error) {
+      this.inflight.delete(request.ref);
+      this.queue.push(request);
+    }
+  }
+
+  flushQueue() {
+    const waiting = this.queue;
+    this.queue = [];
+    for (const request of waiting) {
+      if (this.state === "open" && this.ws && this.ws.readyState === 1) this.transmit(request);
+      else this.queue.push(request);
+    }
+  }
+
+  failQueue(code, message) {
+    for (const request of this.queue.splice(0)) request.reject(new SocketError(code, message));
+  }
+
+  settle(ref, ok, value) {
+    const request = this.inflight.get(ref);
+    if (!request) return;
+    this.inflight.delete(ref);
+    if (ok) request.resolve(value);
+    else request.reject(value);
+  }
+
+  expireRequests() {
+    const now = Date.now();
+    const expired = (request) => request.deadline <= now;
+    for (const [ref, request] of this.inflight) {
+      if (expired(request)) {
+        this.inflight.delete(ref);
+        request.reject(new SocketError("timeout", "No answer from the server in time."));
+      }
+    }
+    const keep = [];
+    for (const request of this.queue) {
+      if (expired(request)) request.reject(new SocketError("timeout", "Still offline; not sent."));
+      else keep.push(request);
+    }
+    this.queue = keep;
+  }
+
+  close() {
+    this.state = "closed";
+    clearTimeout(this.reconnectTimer);
+    clearInterval(this.ticker);
+    if (this.ws) this.ws.close(1000, "bye");
+  }
+}

@@ -1,0 +1,88 @@
+// Toasts: short notices at the corner, with optional actions and a countdown (calls, invitations).
+
+let container = null;
+
+function root() {
+  if (!container) container = document.getElementById("toasts");
+  return container;
+}
+
+/**
+ * Show a toast. Options: kind (info | success | error | invite), timeout ms (0: stays), actions
+ * [{label, primary, onClick}], countdown seconds (shown live; closes and calls onExpire at 0).
+ * Returns {element, close(), update(text)}.
+ */
+export function toast(message, { kind = "info", timeout = 5000, actions = [], countdown = 0, onExpire = null, title = "" } = {}) {
+  const element = document.createElement("div");
+  element.className = `toast toast-${kind}`;
+  element.setAttribute("role", kind === "error" ? "alert" : "status");
+  if (title) {
+    const heading = document.createElement("strong");
+    heading.className = "toast-title";
+    heading.textContent = title;
+    element.append(heading);
+  }
+  const text = document.createElement("p");
+  text.className = "toast-text";
+  text.textContent = message;
+  element.append(text);
+  let timer = null;
+  let ticker = null;
+  const handle = {
+    element,
+    closed: false,
+    close() {
+      if (handle.closed) return;
+      handle.closed = true;
+      clearTimeout(timer);
+      clearInterval(ticker);
+      element.classList.add("toast-leaving");
+      setTimeout(() => element.remove(), 180);
+    },
+    update(value) {
+      text.textContent = value;
+    },
+  };
+  if (countdown > 0) {
+    const clock = document.createElement("span");
+    clock.className = "toast-countdown";
+    const ends = Date.now() + countdown * 1000;
+    const tick = () => {
+      const left = Math.max(0, Math.ceil((ends - Date.now()) / 1000));
+      clock.textContent = `${left}s`;
+      if (left <= 0) {
+        handle.close();
+        if (onExpire) onExpire();
+      }
+    };
+    tick();
+    ticker = setInterval(tick, 250);
+    element.append(clock);
+  }
+  if (actions.length) {
+    const row = document.createElement("div");
+    row.className = "toast-actions";
+    for (const action of actions) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = `btn ${action.primary ? "btn-primary" : "btn-ghost"}`;
+      button.textContent = action.label;
+      button.addEventListener("click", () => {
+        if (action.onClick) action.onClick(handle);
+        if (action.keepOpen !== true) handle.close();
+      });
+      row.append(button);
+    }
+    element.append(row);
+  }
+  const dismiss = document.createElement("button");
+  dismiss.type = "button";
+  dismiss.className = "toast-dismiss";
+  dismiss.setAttribute("aria-label", "Dismiss");
+  dismiss.textContent = "✕";
+  dismiss.addEventListener("click", () => handle.close());
+  element.append(dismiss);
+  root()?.append(element);
+  if (timeout > 0 && countdown <= 0) timer = setTimeout(() => handle.close(), timeout);
+  return handle;
+}
