@@ -50,7 +50,9 @@ def can_manage(user: User, conversation: Conversation) -> bool:
     return user.is_company_admin or MANAGE_PERM in get_perms(user, conversation)
 
 
-def access_message(user: User, message_id: int | str) -> Message:
+def access_message(user: User, message_id: int | str, *, moderate: bool = False) -> Message:
+    """Fetch and check a message the user may read. With `moderate`, a company admin reaches any
+    message of their company (they may delete any, even where they are not a participant)."""
     try:
         message = Message.objects.select_related("conversation", "conversation__space").get(
             pk=int(message_id), conversation__company_id=user.company_id
@@ -58,7 +60,7 @@ def access_message(user: User, message_id: int | str) -> Message:
     except (Message.DoesNotExist, ValueError, TypeError):
         raise NotFound("No such message.") from None
     participant = _participant(user, message.conversation)
-    if not can_read(user, message.conversation, participant):
+    if not can_read(user, message.conversation, participant) and not (moderate and user.is_company_admin):
         raise NotFound("No such message.")
     message.conversation.my_participant = participant
     return message

@@ -36,7 +36,12 @@ def conversation_list(*, user: User) -> list[Conversation]:
         .select_related("space")
         .annotate(last_message_id=Subquery(last_message))
         .prefetch_related(
-            Prefetch("participants", queryset=Participant.objects.filter(is_active=True).only("id", "conversation_id", "user_id")),
+            Prefetch(
+                "participants",
+                queryset=Participant.objects.filter(is_active=True).only(
+                    "id", "conversation_id", "user_id", "is_active"
+                ),
+            ),
             Prefetch("participants", queryset=mine, to_attr="my_participation"),
         )
         .order_by("-last_activity_at", "-id")

@@ -67,7 +67,9 @@ def validate_attachments(files: Sequence[UploadedFile]) -> None:
             )
         content_type = (upload.content_type or mimetypes.guess_type(upload.name)[0] or "").split(";")[0]
         if content_type not in settings.ATTACHMENT_ALLOWED_TYPES:
-            raise ServiceError("attachment_type", f"Files of type {content_type or 'unknown'} cannot be attached.", status=415)
+            raise ServiceError(
+                "attachment_type", f"Files of type {content_type or 'unknown'} cannot be attached.", status=415
+            )
 
 
 def message_send(
@@ -315,7 +317,9 @@ def conversation_update(
             locked.save(update_fields=["title"])
         if participant_ids is not None:
             if not may_manage:
-                raise ServiceError("permission_denied", "Only the group's managers can change its participants.", status=403)
+                raise ServiceError(
+                    "permission_denied", "Only the group's managers can change its participants.", status=403
+                )
             wanted = {u.id for u in _company_users(actor, participant_ids)} | {actor.id}
             current = {p.user_id: p for p in Participant.objects.filter(conversation=locked)}
             for user_id in wanted:

@@ -16,6 +16,8 @@ api_v1 = [
 ]
 
 # JSON errors for /api/ paths that no view matched or that crashed (HTML pages elsewhere).
+handler400 = "virtual_office.views.bad_request"
+handler403 = "virtual_office.views.permission_denied"
 handler404 = "virtual_office.views.not_found"
 handler500 = "virtual_office.views.server_error"
 

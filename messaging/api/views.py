@@ -39,7 +39,9 @@ class ConversationListView(APIView):
         data = GroupIn(data=request.data)
         data.is_valid(raise_exception=True)
         conversation = services.group_create(
-            actor=request.user, title=data.validated_data.get("title", ""), participant_ids=data.validated_data["participants"]
+            actor=request.user,
+            title=data.validated_data.get("title", ""),
+            participant_ids=data.validated_data["participants"],
         )
         conversation = permissions.access_conversation(request.user, conversation.id)
         return Response(_conversation_out(request, conversation), status=status.HTTP_201_CREATED)
@@ -164,7 +166,7 @@ class MessageDetailView(APIView):
 
     @extend_schema(responses={204: None, 401: None, 403: None, 404: None})
     def delete(self, request: Request, message_id: int) -> Response:
-        message = permissions.access_message(request.user, message_id)
+        message = permissions.access_message(request.user, message_id, moderate=True)
         permissions.check_can_delete(request.user, message)
         services.message_delete(actor=request.user, message=message)
         return Response(status=status.HTTP_204_NO_CONTENT)

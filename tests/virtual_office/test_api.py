@@ -284,3 +284,24 @@ def test_unhandled_error_under_api_is_json_without_a_trace(alice, monkeypatch):
     assert response["Content-Type"] == "application/json"
     assert response.json()["code"] == "server_error"
     assert b"secret internals" not in response.content
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("format_", ["json", "multipart"])
+def test_body_over_the_upload_limit_is_413_json(alice, settings, format_):
+    from django.test import Client
+
+    from tests.factories import group_with
+
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 2000
+    conversation = group_with(alice, UserFactory(company=alice.company))
+    client = Client(raise_request_exception=False)
+    client.force_login(alice)
+    url = f"/api/v1/conversations/{conversation.id}/messages/"
+    if format_ == "json":
+        response = client.post(url, '{"body": "%s"}' % ("x" * 5000), content_type="application/json")
+    else:
+        response = client.post(url, {"body": "x" * 5000})
+    assert response.status_code == 413
+    assert response.json() == {"detail": "The request body is too large.", "code": "request_too_large"}
+    assert not conversation.messages.exists()
