@@ -1,6 +1,9 @@
 """Reads of calls and teleport invitations: a person's history, and the check behind call.signal."""
 
-from django.db.models import Q, QuerySet
+from datetime import datetime
+
+from django.db.models import Min, Q, QuerySet
+from django.utils import timezone
 
 from calling.models import Call, Teleport
 from virtual_office.models import User
@@ -40,3 +43,13 @@ def teleport_list(*, user: User, limit: int = 50) -> QuerySet[Teleport]:
         .select_related("inviter", "invitee", "space")
         .order_by("-id")[: max(1, min(limit, HISTORY_LIMIT))]
     )
+
+
+def next_expiry() -> datetime | None:
+    """The soonest `expires_at` among invitations still waiting (the sweeper wakes up for it)."""
+    now = timezone.now()
+    soonest = [
+        Call.objects.filter(state=Call.State.RINGING, expires_at__gt=now).aggregate(at=Min("expires_at"))["at"],
+        Teleport.objects.filter(state=Teleport.State.PENDING, expires_at__gt=now).aggregate(at=Min("expires_at"))["at"],
+    ]
+    return min((at for at in soonest if at is not None), default=None)
