@@ -1,6 +1,6 @@
 // The floor: spaces at their positions, everyone's avatar where they are, kept live by the socket.
 
-import { post } from "./api.js";
+import { get, post } from "./api.js";
 
 const STATUS_LABELS = {
   online: "Online", away: "Away", busy: "Busy", dnd: "Do not disturb", offline: "Offline",
@@ -223,7 +223,10 @@ export class Floor {
 
   applyPresence(data) {
     const person = this.office.people.get(data.user);
-    if (!person) return;
+    if (!person) {
+      this.learnPeople();
+      return;
+    }
     const moved = person.current_space !== data.current_space;
     person.status = data.status;
     person.current_space = data.current_space;
@@ -245,6 +248,24 @@ export class Floor {
       if (wasIn !== data.current_space) this.office.emit("me.moved", { from: wasIn, to: data.current_space });
     }
     this.office.emit("person.updated", person);
+  }
+
+  /** Someone we have never seen (joined the company after the page loaded): fetch the people list. */
+  learnPeople() {
+    if (this.learning) return;
+    this.learning = get("users/")
+      .then((people) => {
+        for (const person of people) {
+          if (this.office.people.has(person.id)) continue;
+          this.office.people.set(person.id, { ...person });
+          this.moveAvatar(this.office.people.get(person.id));
+        }
+        this.refreshCounts();
+      })
+      .catch(() => {})
+      .finally(() => {
+        this.learning = null;
+      });
   }
 
   /** Replace everyone's state with a fresh copy from the server (after each socket hello). */

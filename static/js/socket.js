@@ -12,6 +12,8 @@ const BACKOFF_START_MS = 500;
 const BACKOFF_MAX_MS = 10000;
 const REQUEST_TIMEOUT_MS = 20000;
 const BANNER_DELAY_MS = 600;
+const HEARTBEAT_MS = 25000;
+const HEARTBEAT_TIMEOUT_MS = 10000;
 
 export class SocketError extends Error {
   constructor(code, message) {
@@ -41,6 +43,12 @@ export class OfficeSocket {
     this.reconnectTimer = null;
     this.bannerTimer = null;
     this.ticker = setInterval(() => this.expireRequests(), 1000);
+    // A silently dead connection (sleeping laptop, lost Wi-Fi) only shows itself when a ping goes unanswered.
+    this.heartbeat = setInterval(() => this.checkAlive(), HEARTBEAT_MS);
+    window.addEventListener("online", () => this.onOnline());
+    window.addEventListener("offline", () => {
+      if (this.ws) this.ws.close(4000, "offline");
+    });
     this.stats = { duplicates: 0, gaps: 0, resumes: 0, reconnects: 0 };
   }
 
@@ -128,6 +136,21 @@ export class OfficeSocket {
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
   }
 
+  onOnline() {
+    if (this.state !== "idle") return;
+    this.attempt = 0;
+    clearTimeout(this.reconnectTimer);
+    this.connect();
+  }
+
+  checkAlive() {
+    if (this.state !== "open" || !this.ws) return;
+    const ws = this.ws;
+    this.request("ping", {}, { timeout: HEARTBEAT_TIMEOUT_MS, resend: false }).catch((error) => {
+      if (error.code === "timeout" && this.ws === ws) ws.close(4000, "no pong");
+    });
+  }
+
   /** Reconnect now (tests and the "Retry now" link). */
   reconnectNow() {
     if (this.state === "open" && this.ws) {
@@ -204,6 +227,7 @@ export class OfficeSocket {
   onHello(frame) {
     const reconnected = this.everOpened;
     this.everOpened = true;
+    this.hellos = (this.hellos || 0) + 1;
     this.attempt = 0;
     this.hideBanner();
     this.emit("hello", { ...frame, data: { ...frame.data, reconnected } });
@@ -235,8 +259,18 @@ export class OfficeSocket {
     return true;
   }
 
-  /** Tell the socket about a conversation's rev as loaded over REST (never lowers the floor). */
+  /**
+   * Tell the socket about a conversation first loaded over REST. Only a conversation it does not know
+   * yet takes that rev as its floor: for a known one, a higher REST rev means events are still on
+   * their way (or lost, and a gap will resume them); jumping the floor would drop them.
+   */
   track(conversationId, rev) {
+    const id = Number(conversationId);
+    if (!this.revs.has(id)) this.revs.set(id, Number(rev) || 0);
+  }
+
+  /** Raise a floor to a rev the server confirmed complete (`resumed`). */
+  advance(conversationId, rev) {
     const id = Number(conversationId);
     const current = this.revs.get(id);
     if (current === undefined || Number(rev) > current) this.revs.set(id, Number(rev));
@@ -277,7 +311,7 @@ export class OfficeSocket {
         const number = Number(id);
         this.resuming.delete(number);
         const reached = data && data.conversations ? Number(data.conversations[id]) : NaN;
-        if (!Number.isNaN(reached)) this.track(number, reached);
+        if (!Number.isNaN(reached)) this.advance(number, reached);
       }
       this.emit("resumed", { type: "resumed", data: data || { conversations: {} } });
       return data;
@@ -372,6 +406,7 @@ export class OfficeSocket {
     this.state = "closed";
     clearTimeout(this.reconnectTimer);
     clearInterval(this.ticker);
+    clearInterval(this.heartbeat);
     if (this.ws) this.ws.close(1000, "bye");
   }
 }

@@ -1,0 +1,251 @@
+"""Browser-test fixtures: a real daphne process on the test database with Redis, headless Chromium,
+and signed-in pages that fail the test on any console error.
+
+These tests run in their own pytest process (`make test-e2e`, `-m e2e`, DJANGO_ALLOW_ASYNC_UNSAFE=true):
+Playwright's sync API keeps an event loop running in the main thread.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+PORTS = range(int(os.environ.get("E2E_PORT_FIRST", "8160")), int(os.environ.get("E2E_PORT_LAST", "8169")) + 1)
+
+
+def _free_port() -> int:
+    for port in PORTS:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {PORTS.start}-{PORTS.stop - 1}")
+
+
+def _test_database_url(settings_dict: dict) -> str:
+    """DATABASE_URL of the database pytest-django created (test_<name>), for the server process."""
+    base = os.environ.get("DATABASE_URL", "")
+    parts = urlsplit(base)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + settings_dict["NAME"], parts.query, parts.fragment))
+
+
+@pytest.fixture(scope="session")
+def live_server_url(django_db_setup, django_db_blocker) -> Iterator[str]:  # noqa: ANN001
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("browser tests need PostgreSQL shared with a server process (set DATABASE_URL)")
+    if not os.environ.get("REDIS_URL"):
+        pytest.skip("browser tests need Redis shared with a server process (set REDIS_URL)")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install -y chromium)")
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": _test_database_url(connection.settings_dict),
+        "DJANGO_DEBUG": "0",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "CSRF_TRUSTED_ORIGINS": base,
+        "PRESENCE_OFFLINE_GRACE_SECONDS": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+    log_path = ROOT / ".e2e-server.log"
+    log = open(log_path, "w")  # noqa: SIM115 (kept open for the server's lifetime)
+    daphne = Path(sys.executable).with_name("daphne")
+    process = subprocess.Popen(
+        [str(daphne), "-b", "127.0.0.1", "-p", str(port), "virtual_office.asgi:application"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 40
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"daphne exited early; see {log_path}:\n{log_path.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"daphne did not answer /healthz in time; see {log_path}")
+            time.sleep(0.3)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+        log.close()
+
+
+@pytest.fixture(autouse=True)
+def events_reach_the_server(monkeypatch):  # noqa: ANN001, ANN201
+    """Writes made by the test itself publish their events to Redis like the server's would.
+
+    Playwright's sync API runs an event loop in this thread, where `async_to_sync` refuses to run:
+    publish from a short-lived thread instead."""
+    from virtual_office import realtime
+
+    publish = realtime.send_now
+
+    def send_now(group: str, message: dict) -> None:
+        worker = threading.Thread(target=publish, args=(group, message))
+        worker.start()
+        worker.join(timeout=10)
+
+    monkeypatch.setattr(realtime, "send_now", send_now)
+
+
+@pytest.fixture(scope="session")
+def browser(live_server_url: str):  # noqa: ANN201
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@dataclass
+class OfficePage:
+    """One signed-in browser context on the office page, with everything its console said."""
+
+    page: object
+    context: object
+    user: object
+    errors: list[str] = field(default_factory=list)
+    allowed: list[str] = field(default_factory=list)
+
+    def wait_connected(self, timeout: float = 10_000) -> None:
+        self.page.wait_for_function(
+            "() => window.office && window.office.socket.state === 'open' && window.office.socket.everOpened",
+            timeout=timeout,
+        )
+
+    def allow(self, fragment: str) -> None:
+        """Console errors containing `fragment` are expected in this test (e.g. a 409 the UI shows)."""
+        self.allowed.append(fragment)
+
+    def unexpected_errors(self) -> list[str]:
+        return [e for e in self.errors if not any(fragment in e for fragment in self.allowed)]
+
+
+def session_cookie(user) -> str:  # noqa: ANN001
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client.cookies["sessionid"].value
+
+
+@pytest.fixture
+def open_office(browser, live_server_url: str) -> Iterator[Callable[..., OfficePage]]:  # noqa: ANN001
+    """`open_office(user, width=1280, height=860)`: a new browser context signed in as `user` on `/`.
+
+    At teardown every page must have logged no console error and thrown no uncaught exception."""
+    opened: list[OfficePage] = []
+
+    def open_page(user, *, width: int = 1280, height: int = 860, route=None) -> OfficePage:  # noqa: ANN001
+        context = browser.new_context(viewport={"width": width, "height": height}, base_url=live_server_url)
+        context.add_cookies([{"name": "sessionid", "value": session_cookie(user), "url": live_server_url}])
+        page = context.new_page()
+        page.set_default_timeout(8_000)
+        office = OfficePage(page=page, context=context, user=user)
+        page.on("console", lambda message: message.type == "error" and office.errors.append(message.text))
+        page.on("pageerror", lambda error: office.errors.append(f"pageerror: {error}"))
+        if route is not None:
+            page.route_web_socket("**/ws/", route)
+        page.goto("/")
+        office.wait_connected()
+        opened.append(office)
+        return office
+
+    yield open_page
+    problems = {}
+    for office in opened:
+        errors = office.unexpected_errors()
+        if errors:
+            problems[office.user.username] = errors
+        office.context.close()
+    assert not problems, f"console errors in the browser: {problems}"
+
+
+class SocketValve:
+    """Sits between a page and the server's /ws/ (Playwright WebSocket routing): can hold the page's
+    frames of chosen actions, or cut the connection and refuse new ones until restored."""
+
+    def __init__(self) -> None:
+        self.hold_actions: set[str] = set()
+        self.held: list[tuple[object, str]] = []
+        self.routes: list[tuple[object, object]] = []
+        self.cut = False
+
+    def __call__(self, route) -> None:  # noqa: ANN001
+        if self.cut:
+            route.close(code=4000, reason="network down")
+            return
+        server = route.connect_to_server()
+        self.routes.append((route, server))
+
+        def from_page(message: str | bytes) -> None:
+            import json
+
+            if self.cut:
+                return
+            try:
+                action = json.loads(message).get("action")
+            except (ValueError, AttributeError):
+                action = None
+            if action in self.hold_actions:
+                self.held.append((server, message))
+            else:
+                server.send(message)
+
+        route.on_message(from_page)
+
+    def release(self) -> None:
+        held, self.held = self.held, []
+        for server, message in held:
+            server.send(message)
+
+    def disconnect(self) -> None:
+        """Network down: close every routed socket and refuse reconnects until `restore()`."""
+        self.cut = True
+        routes, self.routes = self.routes, []
+        for route, server in routes:
+            server.close()
+            route.close(code=4000, reason="network down")
+
+    def restore(self) -> None:
+        self.cut = False

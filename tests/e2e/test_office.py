@@ -1,0 +1,331 @@
+"""The office page in a real browser against a real server: floor, avatar menu, room chat, live updates."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from presence.models import Presence
+from tests.e2e.conftest import SocketValve
+from tests.factories import SpaceFactory, UserFactory, group_with, post
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def lounge(company):
+    return SpaceFactory(company=company, name="Lounge", kind="lounge", capacity=6, x=20, y=20, w=320, h=180)
+
+
+@pytest.fixture
+def focus_pod(company):
+    return SpaceFactory(company=company, name="Focus pod", kind="focus", capacity=1, x=360, y=20, w=220, h=180)
+
+
+def space_of(office, space) -> object:  # noqa: ANN001
+    return office.page.locator(f'.space[data-space="{space.id}"]')
+
+
+def enter(office, space) -> None:  # noqa: ANN001
+    space_of(office, space).locator("[data-role=enter]").click()
+    expect(space_of(office, space).locator(f'.avatar[data-user="{office.user.id}"]')).to_be_visible()
+    expect(room_panel(office)).to_be_visible()
+    expect(room_panel(office).locator(".history-status")).not_to_have_text("")
+
+
+def room_panel(office) -> object:  # noqa: ANN001
+    return office.page.locator("#room-slot .panel")
+
+
+def send(office, text: str, panel=None) -> None:  # noqa: ANN001
+    panel = panel if panel is not None else room_panel(office)
+    box = panel.locator("textarea[data-role=input]")
+    box.fill(text)
+    box.press("Enter")
+
+
+def user_messages(panel, text: str) -> object:  # noqa: ANN001
+    return panel.locator(".message:not(.system) .message-body", has_text=text)
+
+
+def test_login_form_leads_to_the_office(browser, live_server_url, alice, lounge):
+    context = browser.new_context(base_url=live_server_url)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    page.goto("/")
+    expect(page).to_have_url(f"{live_server_url}/accounts/login/?next=/")
+    page.fill("#id_username", "alice")
+    page.fill("#id_password", "wrong")
+    page.click("button[type=submit]")
+    expect(page.locator(".form-error")).to_be_visible()
+    page.fill("#id_username", "alice")
+    page.fill("#id_password", "pw-test-123")
+    page.click("button[type=submit]")
+    expect(page).to_have_url(f"{live_server_url}/")
+    expect(page.locator(".me-name")).to_have_text("Alice Archer")
+    expect(page.locator(f'.space[data-space="{lounge.id}"] [data-role=name]')).to_have_text("Lounge")
+    page.wait_for_function("() => window.office && window.office.socket.everOpened")
+    context.close()
+    assert errors == []
+
+
+def test_entering_a_space_moves_the_avatar_for_everyone(open_office, alice, bob, lounge):
+    a = open_office(alice)
+    b = open_office(bob)
+    # Both start in the side list, not in a space.
+    expect(b.page.locator(f'#wanderers .person[data-person="{alice.id}"]')).to_be_visible()
+    enter(a, lounge)
+    started = time.monotonic()
+    expect(space_of(b, lounge).locator(f'.avatar[data-user="{alice.id}"]')).to_be_visible(timeout=2000)
+    moved_after = time.monotonic() - started
+    expect(b.page.locator(f'#wanderers .person[data-person="{alice.id}"]')).to_have_count(0)
+    expect(space_of(b, lounge).locator("[data-role=count]")).to_have_text("1")
+    expect(space_of(a, lounge)).to_have_class(re.compile(r"\bis-mine\b"))
+    # The join shows as a system message, styled apart from people's messages.
+    note = room_panel(a).locator(".message.system", has_text="Alice Archer joined Lounge")
+    expect(note).to_have_count(1)
+    assert moved_after < 2.0
+
+
+def test_room_chat_is_live_typing_shows_and_bodies_are_text(open_office, alice, bob, lounge):
+    a = open_office(alice)
+    b = open_office(bob)
+    enter(a, lounge)
+    enter(b, lounge)
+    # B sees A watching the room, and the join notes of both.
+    expect(room_panel(b).locator(".message.system", has_text="Bob Baker joined Lounge")).to_have_count(1)
+    expect(room_panel(a).locator(".panel-watchers .avatar")).to_have_count(1)
+    expect(room_panel(a).locator(".panel-watchers")).to_have_attribute("aria-label", "Here now: Bob Baker")
+
+    room_panel(a).locator("textarea").press_sequentially("hel", delay=30)
+    expect(room_panel(b).locator("[data-role=typing]")).to_have_text("Alice is typing…")
+
+    body = "hi <script>window.__pwned = 1</script> <b>bold</b> see https://example.com/docs?x=1."
+    started = time.monotonic()
+    send(a, body)
+    expect(user_messages(room_panel(b), "window.__pwned")).to_have_count(1, timeout=1000)
+    seen_after = time.monotonic() - started
+    message = room_panel(b).locator(".message:not(.system)").last
+    expect(message.locator(".message-body")).to_have_text(body)
+    assert message.locator(".message-body script, .message-body b").count() == 0
+    assert b.page.evaluate("() => window.__pwned") is None
+    link = message.locator(".message-body a")
+    expect(link).to_have_attribute("href", "https://example.com/docs?x=1")
+    expect(link).to_have_attribute("rel", "noopener noreferrer nofollow")
+    expect(room_panel(b).locator("[data-role=typing]")).to_have_text("")
+    assert seen_after < 1.0
+
+    # Reactions, replies, edits and deletes reach the other side.
+    message.hover()
+    message.locator("[data-act=react]").click()
+    message.locator('[data-act=pick][data-emoji="🎉"]').click()
+    expect(room_panel(a).locator(".message:not(.system)").last.locator(".reaction")).to_have_text("🎉 1")
+    mine = room_panel(a).locator(".message.is-own").last
+    mine.hover()
+    mine.locator("[data-act=edit]").click()
+    mine.locator(".edit-box textarea").fill("edited words")
+    mine.locator(".edit-box textarea").press("Enter")
+    expect(room_panel(b).locator(".message:not(.system)").last.locator(".message-body")).to_have_text("edited words")
+    expect(room_panel(b).locator(".message:not(.system)").last.locator("[data-role=edited]")).to_be_visible()
+    reply_to = room_panel(b).locator(".message:not(.system)").last
+    reply_to.hover()
+    reply_to.locator("[data-act=reply]").click()
+    send(b, "a reply")
+    expect(room_panel(a).locator(".message-reply", has_text="edited words")).to_have_count(1)
+    mine = room_panel(a).locator(".message.is-own", has_text="edited words")
+    mine.hover()
+    mine.locator("[data-act=delete]").click()
+    mine.locator("[data-act=delete]").click()
+    expect(room_panel(b).locator(".message.is-deleted")).to_have_text(
+        re.compile("This message was deleted")
+    )
+
+
+def test_avatar_menu_offers_what_is_possible(open_office, alice, bob, carol, lounge):
+    a = open_office(alice)
+    c = open_office(carol)
+    c.page.select_option("#presence-select", "dnd")
+    b = open_office(bob)
+    expect(b.page.locator(f'.avatar[data-user="{carol.id}"]').first).to_have_class(
+        re.compile(r"status-dnd")
+    )
+    assert Presence.objects.get(user=carol).status == "dnd"
+
+    # Alice is online and not with Bob: messages and calls; no space of Bob's to invite her to.
+    b.page.locator(f'#wanderers .avatar[data-user="{alice.id}"]').click()
+    menu = b.page.locator("#avatar-menu")
+    expect(menu.locator("[role=menu]")).to_be_visible()
+    items = menu.locator("[role=menuitem]")
+    expect(items).to_have_count(4)
+    for action in ("message", "voice", "video"):
+        expect(menu.locator(f'[data-action="{action}"]')).not_to_have_attribute("aria-disabled", "true")
+    invite = menu.locator('[data-action="invite"]')
+    expect(invite).to_have_attribute("aria-disabled", "true")
+    expect(invite).to_have_attribute("title", "You are not in a space")
+    expect(invite.locator(".menu-reason")).to_have_text("You are not in a space")
+    # Keyboard: focus starts on the first item, arrows move, Escape closes and gives focus back.
+    expect(items.nth(0)).to_be_focused()
+    b.page.keyboard.press("ArrowDown")
+    expect(items.nth(1)).to_be_focused()
+    b.page.keyboard.press("ArrowUp")
+    b.page.keyboard.press("ArrowUp")
+    expect(items.nth(3)).to_be_focused()
+    b.page.keyboard.press("Escape")
+    expect(menu).to_be_hidden()
+    expect(b.page.locator(f'#wanderers .avatar[data-user="{alice.id}"]')).to_be_focused()
+
+    # Carol is in dnd: everything but a message is disabled, with the reason visible.
+    b.page.locator(f'#wanderers .avatar[data-user="{carol.id}"]').click()
+    for action in ("voice", "video", "invite"):
+        option = menu.locator(f'[data-action="{action}"]')
+        expect(option).to_have_attribute("aria-disabled", "true")
+        expect(option.locator(".menu-reason")).to_have_text("Carol does not want to be disturbed")
+    expect(menu.locator('[data-action="message"]')).not_to_have_attribute("aria-disabled", "true")
+    b.page.keyboard.press("Escape")
+
+    # Together in the lounge: calling or inviting Alice makes no sense.
+    enter(a, lounge)
+    enter(b, lounge)
+    space_of(b, lounge).locator(f'.avatar[data-user="{alice.id}"]').click()
+    expect(menu.locator('[data-action="voice"] .menu-reason')).to_have_text("Alice is already with you")
+    expect(menu.locator('[data-action="invite"] .menu-reason')).to_have_text("Alice is already with you")
+
+    # Enter on "Send message" opens the direct conversation; Alice gets it with an unread badge.
+    menu.locator('[data-action="message"]').focus()
+    b.page.keyboard.press("Enter")
+    direct = b.page.locator("#conversation-slot .panel")
+    expect(direct.locator("[data-role=title]")).to_have_text("Alice Archer")
+    expect(direct.locator("textarea")).to_be_focused()
+    send(b, "psst, a direct one", panel=direct)
+    entry = a.page.locator("#conversation-list").get_by_role("button", name=re.compile("^Bob Baker"))
+    expect(entry.locator(".unread-badge")).to_have_text("1")
+    expect(entry.locator(".conversation-last")).to_have_text("Bob: psst, a direct one")
+    entry.click()
+    expect(user_messages(a.page.locator("#conversation-slot .panel"), "psst, a direct one")).to_have_count(1)
+    expect(entry.locator(".unread-badge")).to_have_count(0)
+
+
+def test_full_space_says_why_in_a_toast(open_office, alice, bob, focus_pod):
+    a = open_office(alice)
+    b = open_office(bob)
+    b.allow("409")  # the browser logs the refused request; the page turns it into a toast
+    enter(a, focus_pod)
+    expect(space_of(b, focus_pod).locator("[data-role=count]")).to_have_text("1")
+    space_of(b, focus_pod).locator("[data-role=enter]").click()
+    expect(b.page.locator(".toast-error")).to_contain_text("Focus pod is full")
+    expect(space_of(b, focus_pod).locator(f'.avatar[data-user="{bob.id}"]')).to_have_count(0)
+
+
+def test_presence_selector_updates_everyone(open_office, alice, bob):
+    a = open_office(alice)
+    b = open_office(bob)
+    a.page.select_option("#presence-select", "busy")
+    expect(b.page.locator(f'#wanderers .person[data-person="{alice.id}"] [data-role=status]')).to_have_text("Busy")
+    expect(b.page.locator(f'.avatar[data-user="{alice.id}"]')).to_have_class(re.compile("status-busy"))
+    a.page.reload()
+    expect(a.page.locator("#presence-select")).to_have_value("busy")
+
+
+def test_slow_socket_shows_pending_then_confirmed_once(open_office, alice, bob, lounge):
+    valve = SocketValve()
+    a = open_office(alice, route=valve)
+    b = open_office(bob)
+    enter(a, lounge)
+    enter(b, lounge)
+    valve.hold_actions.add("message.send")
+    send(a, "sent on a slow line")
+    pending = room_panel(a).locator(".message.is-pending", has_text="sent on a slow line")
+    expect(pending).to_have_count(1)
+    expect(pending.locator("[data-role=state]")).to_have_text("Sending…")
+    time.sleep(0.5)
+    expect(user_messages(room_panel(b), "sent on a slow line")).to_have_count(0)
+    valve.release()
+    expect(room_panel(a).locator(".message.is-pending")).to_have_count(0)
+    expect(user_messages(room_panel(a), "sent on a slow line")).to_have_count(1)
+    expect(user_messages(room_panel(b), "sent on a slow line")).to_have_count(1)
+    time.sleep(0.5)  # the ack and the event both came: still exactly one
+    expect(user_messages(room_panel(a), "sent on a slow line")).to_have_count(1)
+    assert room_panel(a).locator(".message:not(.system)").last.get_attribute("data-id")
+
+
+def test_failed_send_stays_with_retry(open_office, alice, bob, lounge):
+    a = open_office(alice)
+    enter(a, lounge)
+    send(a, "x" * 10_001)  # over the length limit: the server refuses it
+    failed = room_panel(a).locator(".message.is-failed")
+    expect(failed).to_have_count(1)
+    expect(failed.locator("[data-act=retry]")).to_be_visible()
+    client_id = failed.get_attribute("data-client-id")
+    failed.locator("[data-act=retry]").click()
+    expect(room_panel(a).locator(".message.is-failed")).to_have_count(1)
+    assert room_panel(a).locator(".message.is-failed").get_attribute("data-client-id") == client_id
+    room_panel(a).locator(".message.is-failed [data-act=discard]").click()
+    expect(room_panel(a).locator(".message.is-failed")).to_have_count(0)
+
+
+def test_messages_sent_while_the_network_is_down_appear_once(open_office, alice, bob, lounge):
+    valve = SocketValve()
+    a = open_office(alice, route=valve)
+    b = open_office(bob)
+    enter(a, lounge)
+    enter(b, lounge)
+    send(b, "before the cut")
+    expect(user_messages(room_panel(a), "before the cut")).to_have_count(1)
+
+    valve.disconnect()
+    expect(a.page.locator("#connection-banner")).to_have_text("Reconnecting…")
+    send(a, "typed while offline")
+    expect(room_panel(a).locator(".message.is-pending", has_text="typed while offline")).to_have_count(1)
+    for n in range(3):
+        send(b, f"while you were away {n}")
+    expect(user_messages(room_panel(b), "while you were away 2")).to_have_count(1)
+
+    valve.restore()
+    a.page.evaluate("() => window.dispatchEvent(new Event('online'))")  # what the browser says when the network is back
+    expect(a.page.locator("#connection-banner")).to_be_hidden(timeout=10_000)
+    for n in range(3):
+        expect(user_messages(room_panel(a), f"while you were away {n}")).to_have_count(1)
+    expect(user_messages(room_panel(a), "typed while offline")).to_have_count(1)
+    expect(room_panel(a).locator(".message.is-pending")).to_have_count(0)
+    expect(user_messages(room_panel(b), "typed while offline")).to_have_count(1)
+    expect(user_messages(room_panel(a), "before the cut")).to_have_count(1)
+    # In the server's order, each once.
+    bodies = room_panel(a).locator(".message:not(.system) .message-body").all_text_contents()
+    assert bodies.count("typed while offline") == 1
+    assert bodies[:4] == ["before the cut", "while you were away 0", "while you were away 1", "while you were away 2"]
+
+
+def test_history_loads_upwards_without_duplicates(open_office, alice, bob):
+    group = group_with(alice, bob, title="Book club")
+    for n in range(70):
+        post(group, bob if n % 2 else alice, f"history {n:02d}")
+    b = open_office(bob)
+    b.page.locator("#conversation-list .conversation", has_text="Book club").click()
+    panel = b.page.locator("#conversation-slot .panel")
+    expect(user_messages(panel, "history 69")).to_have_count(1)
+    expect(panel.locator(".message")).to_have_count(30)
+    for _ in range(5):
+        panel.locator("[data-role=scroller]").evaluate("el => el.scrollTop = 0")
+        b.page.wait_for_timeout(300)
+        if panel.locator(".message").count() == 70:
+            break
+    expect(panel.locator(".message")).to_have_count(70)
+    expect(panel.locator("[data-role=history]")).to_have_text("This is the beginning of the conversation.")
+    bodies = panel.locator(".message-body").all_text_contents()
+    assert bodies == [f"history {n:02d}" for n in range(70)]
+
+
+def test_a_new_person_in_the_company_does_not_break_the_page(open_office, alice, company, lounge):
+    # Someone who joined after the page was rendered enters a space: the page must not throw.
+    a = open_office(alice)
+    newcomer = UserFactory(company=company, username="newbie", display_name="Nina New")
+    from spaces import services as space_services
+
+    space_services.space_enter(actor=newcomer, space=lounge)
+    avatar = space_of(a, lounge).locator(f'.avatar[data-user="{newcomer.id}"]')
+    expect(avatar).to_have_text("NN")
+    expect(space_of(a, lounge).locator("[data-role=count]")).to_have_text("1")
