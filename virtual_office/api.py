@@ -5,13 +5,38 @@ import logging
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError
 from django.http import Http404
-from rest_framework import exceptions, status
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from virtual_office.errors import ServiceError
 
 logger = logging.getLogger(__name__)
+
+
+class ErrorOut(serializers.Serializer):
+    """Every refusal: a sentence for a person and a code for a program (400s may carry field errors instead)."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField()
+
+
+_ERROR_MEANINGS = {
+    400: "Invalid input: `{detail, code}`, or DRF field errors `{field: [messages]}`.",
+    401: "Not authenticated (`code`: `not_authenticated` or `authentication_failed`).",
+    403: "Authenticated, but not allowed to do this to an object you can see.",
+    404: "No such object, or it belongs to another company.",
+    409: "Refused because of the object's current state (`code` says which).",
+    413: "The request or an attachment is too large.",
+    415: "Unsupported media type (request or attachment).",
+    429: "Too many attempts; retry after the `Retry-After` header's seconds.",
+}
+
+
+def errors(*statuses: int) -> dict[int, OpenApiResponse]:
+    """OpenAPI responses for the given error statuses, all with the `{detail, code}` shape."""
+    return {code: OpenApiResponse(ErrorOut, description=_ERROR_MEANINGS[code]) for code in statuses}
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:

@@ -22,6 +22,7 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
+from virtual_office.api import errors
 from virtual_office.errors import ServiceError
 
 
@@ -60,7 +61,7 @@ class AuthTokenView(APIView):
 
     @extend_schema(
         request=TokenIn,
-        responses={200: inline_serializer("TokenOut", {"token": serializers.CharField()}), 400: None, 429: None},
+        responses={200: inline_serializer("TokenOut", {"token": serializers.CharField()}), **errors(400, 429)},
         auth=[],
     )
     def post(self, request: Request) -> Response:

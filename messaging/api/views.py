@@ -19,8 +19,9 @@ from messaging.api.serializers import (
     ReactionIn,
     ReadIn,
 )
+from virtual_office.api import errors
 
-ERRORS = {400: None, 401: None, 403: None, 404: None, 409: None}
+ERRORS = errors(400, 401, 403, 404, 409)
 
 
 def _conversation_out(request: Request, conversation) -> dict:  # noqa: ANN001
@@ -29,7 +30,7 @@ def _conversation_out(request: Request, conversation) -> dict:  # noqa: ANN001
 
 
 class ConversationListView(APIView):
-    @extend_schema(responses={200: ConversationOut(many=True), 401: None})
+    @extend_schema(responses={200: ConversationOut(many=True), **errors(401)})
     def get(self, request: Request) -> Response:
         conversations = selectors.conversation_list(user=request.user)
         return Response(ConversationOut(conversations, many=True, context={"user": request.user}).data)
@@ -60,7 +61,7 @@ class DirectConversationView(APIView):
 
 
 class ConversationDetailView(APIView):
-    @extend_schema(responses={200: ConversationOut, 401: None, 404: None})
+    @extend_schema(responses={200: ConversationOut, **errors(401, 404)})
     def get(self, request: Request, conversation_id: int) -> Response:
         conversation = permissions.access_conversation(request.user, conversation_id)
         return Response(_conversation_out(request, conversation))
@@ -88,7 +89,7 @@ class MessageListView(APIView):
             OpenApiParameter("after", int, description="only messages with seq > after"),
             OpenApiParameter("limit", int, description="page size, 1..100 (default 50)"),
         ],
-        responses={200: MessageOut(many=True), 400: None, 401: None, 404: None},
+        responses={200: MessageOut(many=True), **errors(400, 401, 404)},
     )
     def get(self, request: Request, conversation_id: int) -> Response:
         conversation = permissions.access_conversation(request.user, conversation_id)
@@ -102,7 +103,7 @@ class MessageListView(APIView):
 
     @extend_schema(
         request={"application/json": MessageIn, "multipart/form-data": MessageIn},
-        responses={201: MessageOut, 200: MessageOut, 413: None, 415: None, **ERRORS},
+        responses={201: MessageOut, 200: MessageOut, **ERRORS, **errors(413, 415)},
     )
     def post(self, request: Request, conversation_id: int) -> Response:
         conversation = permissions.access_conversation(request.user, conversation_id, write=True)
@@ -126,7 +127,7 @@ class MessageListView(APIView):
 class ChangesView(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("since_rev", int, description="return messages whose rev is greater")],
-        responses={200: ChangesOut, 400: None, 401: None, 404: None},
+        responses={200: ChangesOut, **errors(400, 401, 404)},
     )
     def get(self, request: Request, conversation_id: int) -> Response:
         conversation = permissions.access_conversation(request.user, conversation_id)
@@ -164,7 +165,7 @@ class MessageDetailView(APIView):
         message = selectors.message_queryset().get(pk=message.pk)
         return Response(MessageOut(message, context={"user": request.user}).data)
 
-    @extend_schema(responses={204: None, 401: None, 403: None, 404: None})
+    @extend_schema(responses={204: None, **errors(401, 403, 404)})
     def delete(self, request: Request, message_id: int) -> Response:
         message = permissions.access_message(request.user, message_id, moderate=True)
         permissions.check_can_delete(request.user, message)

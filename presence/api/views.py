@@ -7,22 +7,23 @@ from rest_framework.views import APIView
 
 from presence import selectors, services
 from presence.api.serializers import MeOut, PresenceIn, PresenceOut, UserOut
+from virtual_office.api import errors
 
 
 class MeView(APIView):
-    @extend_schema(responses={200: MeOut, 401: None})
+    @extend_schema(responses={200: MeOut, **errors(401)})
     def get(self, request: Request) -> Response:
         return Response(MeOut(selectors.me_get(user=request.user)).data)
 
 
 class UserListView(APIView):
-    @extend_schema(responses={200: UserOut(many=True), 401: None})
+    @extend_schema(responses={200: UserOut(many=True), **errors(401)})
     def get(self, request: Request) -> Response:
         return Response(UserOut(selectors.user_list(user=request.user), many=True).data)
 
 
 class PresenceView(APIView):
-    @extend_schema(request=PresenceIn, responses={200: PresenceOut, 400: None, 401: None})
+    @extend_schema(request=PresenceIn, responses={200: PresenceOut, **errors(400, 401)})
     def put(self, request: Request) -> Response:
         data = PresenceIn(data=request.data)
         data.is_valid(raise_exception=True)

@@ -16,15 +16,16 @@ from spaces import selectors, services
 from spaces.api.serializers import MeetingIn, MeetingOut, SpaceIn, SpaceOut
 from spaces.models import Space
 from spaces.permissions import IsCompanyAdminOrReadOnly, access_space, can_read_room
+from virtual_office.api import errors
 from virtual_office.errors import Conflict, Forbidden, NotFound
 
-ERRORS = {400: None, 401: None, 403: None, 404: None, 409: None}
+ERRORS = errors(400, 401, 403, 404, 409)
 
 
 class SpaceListView(APIView):
     permission_classes = [IsCompanyAdminOrReadOnly]
 
-    @extend_schema(responses={200: SpaceOut(many=True), 401: None})
+    @extend_schema(responses={200: SpaceOut(many=True), **errors(401)})
     def get(self, request: Request) -> Response:
         return Response(SpaceOut(selectors.space_list(user=request.user), many=True).data)
 
@@ -40,7 +41,7 @@ class SpaceDetailView(APIView):
     # Writes are checked by access_space(manage=True) after the lookup, so another company's space
     # is a 404 for everyone (a permission class would answer 403 first and confirm it exists).
 
-    @extend_schema(responses={200: SpaceOut, 401: None, 404: None})
+    @extend_schema(responses={200: SpaceOut, **errors(401, 404)})
     def get(self, request: Request, space_id: int) -> Response:
         space = access_space(request.user, space_id)
         return Response(SpaceOut(selectors.space_get(space_id=space.id)).data)
@@ -53,7 +54,7 @@ class SpaceDetailView(APIView):
         services.space_update(actor=request.user, space=space, data=data.validated_data)
         return Response(SpaceOut(selectors.space_get(space_id=space.id)).data)
 
-    @extend_schema(responses={204: None, 401: None, 403: None, 404: None})
+    @extend_schema(responses={204: None, **errors(401, 403, 404)})
     def delete(self, request: Request, space_id: int) -> Response:
         space = access_space(request.user, space_id, manage=True)
         services.space_delete(actor=request.user, space=space)
@@ -61,7 +62,7 @@ class SpaceDetailView(APIView):
 
 
 class SpaceEnterView(APIView):
-    @extend_schema(request=None, responses={200: PresenceOut, 401: None, 404: None, 409: None})
+    @extend_schema(request=None, responses={200: PresenceOut, **errors(401, 404, 409)})
     def post(self, request: Request, space_id: int) -> Response:
         space = access_space(request.user, space_id)
         presence = services.space_enter(actor=request.user, space=space)
@@ -69,7 +70,7 @@ class SpaceEnterView(APIView):
 
 
 class SpaceLeaveView(APIView):
-    @extend_schema(request=None, responses={200: PresenceOut, 401: None, 404: None, 409: None})
+    @extend_schema(request=None, responses={200: PresenceOut, **errors(401, 404, 409)})
     def post(self, request: Request, space_id: int) -> Response:
         space = access_space(request.user, space_id)
         if presence_get(user=request.user).current_space_id != space.id:
@@ -79,7 +80,7 @@ class SpaceLeaveView(APIView):
 
 
 class SpaceConversationView(APIView):
-    @extend_schema(responses={200: ConversationOut, 401: None, 404: None})
+    @extend_schema(responses={200: ConversationOut, **errors(401, 404)})
     def get(self, request: Request, space_id: int) -> Response:
         space = access_space(request.user, space_id)
         if not can_read_room(request.user, space):
@@ -100,7 +101,7 @@ class SpaceMeetingView(APIView):
         meeting = services.meeting_start(actor=request.user, space=space, title=data.validated_data["title"])
         return Response(MeetingOut(meeting).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses={200: MeetingOut, 401: None, 403: None, 404: None, 409: None})
+    @extend_schema(responses={200: MeetingOut, **errors(401, 403, 404, 409)})
     def delete(self, request: Request, space_id: int) -> Response:
         space = access_space(request.user, space_id)
         _check_may_run_meeting(request, space)

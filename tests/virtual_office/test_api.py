@@ -206,6 +206,16 @@ def test_openapi_schema_lists_every_endpoint(client):
 
 
 @pytest.mark.django_db
+def test_openapi_schema_describes_errors(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    assert set(schema["components"]["schemas"]["ErrorOut"]["properties"]) == {"detail", "code"}
+    post = schema["paths"]["/api/v1/conversations/{conversation_id}/messages/"]["post"]["responses"]
+    assert {"201", "200", "400", "401", "403", "404", "409", "413", "415"} <= set(post)
+    assert post["413"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorOut")
+    assert "429" in schema["paths"]["/api/v1/auth/token/"]["post"]["responses"]
+
+
+@pytest.mark.django_db
 def test_swagger_ui_is_served(client):
     response = client.get("/api/docs/")
     assert response.status_code == 200
