@@ -10,6 +10,7 @@ from virtual_office.errors import ServiceError
 from virtual_office.models import User
 
 MAX_PAGE = 100
+CHANGES_PAGE = 1000  # changes/ answers at most this many messages; `has_more` says to ask again
 
 
 def message_queryset() -> QuerySet[Message]:
@@ -109,9 +110,10 @@ def message_list(
     return list(reversed(qs.order_by("-seq")[:size]))
 
 
-def message_changes(*, conversation: Conversation, since_rev: str | None, limit: int = 1000) -> list[Message]:
+def message_changes(*, conversation: Conversation, since_rev: str | None, limit: int | None = None) -> list[Message]:
     since = _int_param(since_rev, "since_rev") or 0
-    return list(message_queryset().filter(conversation=conversation, rev__gt=since).order_by("rev")[:limit])
+    size = limit or CHANGES_PAGE
+    return list(message_queryset().filter(conversation=conversation, rev__gt=since).order_by("rev")[:size])
 
 
 def message_changes_iter(conversation_id: int, since_rev: int, chunk: int = 500):  # noqa: ANN201

@@ -174,5 +174,9 @@ class DirectIn(serializers.Serializer):
 
 
 class ChangesOut(serializers.Serializer):
-    rev = serializers.IntegerField()
+    rev = serializers.IntegerField(
+        help_text="The conversation's current rev; when `has_more`, the rev of the last message here (ask again "
+        "from it)."
+    )
+    has_more = serializers.BooleanField(help_text="More changes follow: call again with since_rev=rev.")
     messages = MessageOut(many=True)

@@ -828,3 +828,21 @@ def test_foreign_user_cannot_tell_missing_from_anothers(api, alice, bob, mallory
         assert api(mallory).get(API + real).json() == api(mallory).get(API + fake).json()
     assert (api(mallory).delete(f"{API}/messages/{message.id}/").json()
             == api(mallory).delete(f"{API}/messages/987654/").json())
+
+
+@pytest.mark.django_db
+def test_changes_come_in_pages_with_has_more(api, alice, chat, monkeypatch):
+    from messaging import selectors
+
+    monkeypatch.setattr(selectors, "CHANGES_PAGE", 3)
+    messages = [post(chat, alice, f"m{n}") for n in range(5)]
+    services.message_edit(actor=alice, message=messages[0], body="edited")  # rev 6
+    client = api(alice)
+    seen, since = [], 0
+    for _ in range(5):
+        body = client.get(f"{API}/conversations/{chat.id}/changes/?since_rev={since}").json()
+        seen += [m["rev"] for m in body["messages"]]
+        since = body["rev"]
+        if not body["has_more"]:
+            break
+    assert seen == [2, 3, 4, 5, 6] and since == 6
