@@ -102,3 +102,24 @@ def test_users_never_shows_another_company(api, alice, mallory):
     other_space = SpaceFactory(company=mallory.company)
     Presence.objects.filter(user=mallory).update(current_space=other_space)
     assert mallory.id not in [row["id"] for row in api(alice).get("/api/v1/users/").json()]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ["member", "other", "admin", "foreign"])
+@pytest.mark.parametrize(
+    "method, path, expected",
+    [("get", "/api/v1/me/", 200), ("get", "/api/v1/users/", 200), ("put", "/api/v1/presence/", 200)],
+)
+def test_every_signed_in_person_reaches_their_own_presence(api, alice, bob, admin_user, mallory, role, method, path,
+                                                           expected):
+    user = {"member": alice, "other": bob, "admin": admin_user, "foreign": mallory}[role]
+    response = getattr(api(user), method)(path, {"status": "away"}, format="json")
+    assert response.status_code == expected
+    if path == "/api/v1/users/":
+        assert {row["id"] for row in response.json()} == set(
+            type(user).objects.filter(company=user.company).values_list("id", flat=True)
+        )
+    if method == "put":
+        assert Presence.objects.get(user=user).status == "away"
+        others = Presence.objects.exclude(user=user).values_list("status", flat=True)
+        assert set(others) == {"online"}

@@ -315,3 +315,39 @@ def test_body_over_the_upload_limit_is_413_json(alice, settings, format_):
     assert response.status_code == 413
     assert response.json() == {"detail": "The request body is too large.", "code": "request_too_large"}
     assert not conversation.messages.exists()
+
+
+GARBAGE = [
+    [],
+    "text",
+    None,
+    {"body": {"nested": [1, {"x": None}]}, "title": 10**40, "participants": [[1]], "user": {"id": 1}},
+    {"seq": 10**40, "emoji": None, "status": {"a": 1}, "name": None, "capacity": 10**40, "reply_to": 10**40},
+    {"client_id": 1.5, "attachments": [None], "is_private": [], "x": "1e3", "kind": False},
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("payload", GARBAGE, ids=[f"garbage{n}" for n in range(len(GARBAGE))])
+def test_garbage_never_500s_and_is_json(api, alice, bob, admin_user, payload):
+    from messaging import services as messaging_services
+    from spaces import services as space_services
+    from tests.factories import SpaceFactory, post
+
+    space = SpaceFactory(company=alice.company, name="Lounge")
+    space_services.space_enter(actor=alice, space=space)
+    conversation = messaging_services.group_create(actor=alice, title="G", participant_ids=[bob.id])
+    message = post(conversation, alice, "hi")
+    ids = {"space": space.id, "conversation": conversation.id, "message": message.id}
+    endpoints = [
+        ("put", "/presence/"), ("post", "/spaces/"), ("patch", "/spaces/{space}/"), ("post", "/spaces/{space}/enter/"),
+        ("post", "/spaces/{space}/meeting/"), ("post", "/conversations/"), ("post", "/conversations/direct/"),
+        ("patch", "/conversations/{conversation}/"), ("post", "/conversations/{conversation}/messages/"),
+        ("post", "/conversations/{conversation}/read/"), ("patch", "/messages/{message}/"),
+        ("post", "/messages/{message}/reactions/"),
+    ]
+    for user in (alice, admin_user):
+        for method, path in endpoints:
+            response = getattr(api(user), method)("/api/v1" + path.format(**ids), payload, format="json")
+            assert response.status_code < 500, (method, path, response.content)
+            assert response.status_code == 204 or response["Content-Type"] == "application/json", (method, path)
