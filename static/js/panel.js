@@ -236,6 +236,8 @@ export class Panel {
     } else {
       this.fillUserMessage(element, message, $, pendingState);
     }
+    if (!system && message.sender != null) element.dataset.sender = message.sender;
+    if (message.created_at) element.dataset.created = message.created_at;
     const old = this.elements.get(key);
     this.elements.set(key, element);
     if (old && old.isConnected) {
@@ -243,8 +245,25 @@ export class Panel {
     } else {
       this.insertInOrder(element, message);
     }
+    this.regroup(element);
+    this.regroup(element.nextElementSibling);
     this.refreshRepliesTo(message);
     return element;
+  }
+
+  /** Consecutive messages of one person within a few minutes share one name and avatar. */
+  regroup(element) {
+    if (!element) return;
+    const previous = element.previousElementSibling;
+    const continued = Boolean(
+      previous &&
+        element.dataset.sender &&
+        previous.dataset.sender === element.dataset.sender &&
+        !previous.classList.contains("system") &&
+        !element.classList.contains("system") &&
+        Math.abs(Date.parse(element.dataset.created) - Date.parse(previous.dataset.created)) < 5 * 60 * 1000,
+    );
+    element.classList.toggle("is-continued", continued);
   }
 
   fillUserMessage(element, message, $, pendingState) {

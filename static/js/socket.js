@@ -36,7 +36,8 @@ export class OfficeSocket {
     this.nextRef = 1;
     this.inflight = new Map(); // ref -> {frame, resolve, reject, deadline, resend}
     this.queue = []; // requests waiting for an open socket
-    this.revs = new Map(); // conversation id -> floor rev
+    this.revs = new Map(); // conversation id -> floor rev (every event up to it was applied)
+    this.ahead = new Map(); // conversation id -> revs above the floor already applied
     this.resuming = new Set(); // conversation ids with a resume in flight
     this.resumeTimer = null;
     this.pendingGaps = new Set();
@@ -164,13 +165,17 @@ export class OfficeSocket {
 
   showBanner() {
     if (this.state === "open" || this.state === "closed") return;
+    if (this.everOpened) {
+      // Lost a connection we had: say so at once.
+      this.setBanner("Reconnecting…", "warn");
+      return;
+    }
+    // The first connection usually opens within a blink: only mention it if it does not.
     if (this.bannerTimer) return;
     this.bannerTimer = setTimeout(() => {
       this.bannerTimer = null;
-      if (this.state !== "open" && this.state !== "closed") {
-        this.setBanner(this.everOpened ? "Reconnecting…" : "Connecting…", "warn");
-      }
-    }, this.everOpened ? 0 : BANNER_DELAY_MS);
+      if (this.state !== "open" && this.state !== "closed" && !this.everOpened) this.setBanner("Connecting…", "warn");
+    }, BANNER_DELAY_MS);
   }
 
   setBanner(text, level) {
@@ -244,18 +249,26 @@ export class OfficeSocket {
       return true;
     }
     const floor = this.revs.get(conversation);
-    if (rev <= floor) {
+    const ahead = this.ahead.get(conversation);
+    if (rev <= floor || (ahead && ahead.has(rev))) {
       this.stats.duplicates += 1;
       return false;
     }
-    if (this.resuming.has(conversation)) return true; // replay: compacted, floor set on `resumed`
-    if (rev === floor + 1) {
-      this.revs.set(conversation, rev);
+    if (rev === floor + 1 && !this.resuming.has(conversation)) {
+      let next = rev;
+      // Events applied ahead of a gap now join the contiguous run.
+      while (ahead && ahead.delete(next + 1)) next += 1;
+      this.revs.set(conversation, next);
       return true;
     }
-    // A gap: show what we have (panels de-duplicate by message id and rev) and fetch the rest.
-    this.stats.gaps += 1;
-    this.requestResume(conversation);
+    // Applied ahead of the floor: during a resume (replays are compacted and may skip revs), or
+    // after a gap, which a resume from the floor will fill. Panels de-duplicate by message id and rev.
+    if (!ahead) this.ahead.set(conversation, new Set([rev]));
+    else ahead.add(rev);
+    if (!this.resuming.has(conversation)) {
+      this.stats.gaps += 1;
+      this.requestResume(conversation);
+    }
     return true;
   }
 
@@ -273,11 +286,19 @@ export class OfficeSocket {
   advance(conversationId, rev) {
     const id = Number(conversationId);
     const current = this.revs.get(id);
-    if (current === undefined || Number(rev) > current) this.revs.set(id, Number(rev));
+    let floor = current === undefined || Number(rev) > current ? Number(rev) : current;
+    const ahead = this.ahead.get(id);
+    if (ahead) {
+      for (const seen of [...ahead]) if (seen <= floor) ahead.delete(seen);
+      while (ahead.delete(floor + 1)) floor += 1;
+      if (!ahead.size) this.ahead.delete(id);
+    }
+    this.revs.set(id, floor);
   }
 
   forget(conversationId) {
     this.revs.delete(Number(conversationId));
+    this.ahead.delete(Number(conversationId));
   }
 
   lastRev(conversationId) {

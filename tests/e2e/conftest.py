@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -74,7 +75,7 @@ def live_server_url(django_db_setup, django_db_blocker) -> Iterator[str]:  # noq
         "PRESENCE_OFFLINE_GRACE_SECONDS": "1",
         "PYTHONUNBUFFERED": "1",
     }
-    log_path = ROOT / ".e2e-server.log"
+    log_path = Path(tempfile.gettempdir()) / f"vo-e2e-server-{port}.log"
     log = open(log_path, "w")  # noqa: SIM115 (kept open for the server's lifetime)
     daphne = Path(sys.executable).with_name("daphne")
     process = subprocess.Popen(

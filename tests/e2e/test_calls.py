@@ -1,0 +1,149 @@
+"""Calls in two real browsers: ring, answer, a peer-to-peer WebRTC connection set up through
+`call.signal`, hang up; plus teleport invitations through the toasts.
+
+Chromium runs with fake media devices (no camera or microphone on the test machine) and with local
+IPs not hidden behind mDNS names: with no network, loopback host candidates are all there is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from playwright.sync_api import expect
+
+from calling.models import Call
+from presence.models import Presence
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, OfficePage, session_cookie
+from tests.factories import SpaceFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+MEDIA_ARGS = [
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
+@pytest.fixture(scope="module")
+def media_browser(browser):  # noqa: ANN001, ANN201
+    """A second Chromium from the same Playwright, with fake camera and microphone."""
+    media = browser.browser_type.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + MEDIA_ARGS)
+    yield media
+    media.close()
+
+
+@pytest.fixture
+def open_call_page(media_browser, live_server_url: str) -> Iterator[Callable[..., OfficePage]]:  # noqa: ANN001
+    opened: list[OfficePage] = []
+
+    def open_page(user) -> OfficePage:  # noqa: ANN001
+        context = media_browser.new_context(viewport={"width": 1280, "height": 860}, base_url=live_server_url)
+        context.add_cookies([{"name": "sessionid", "value": session_cookie(user), "url": live_server_url}])
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        office = OfficePage(page=page, context=context, user=user)
+        page.on("console", lambda message: message.type == "error" and office.errors.append(message.text))
+        page.on("pageerror", lambda error: office.errors.append(f"pageerror: {error}"))
+        page.goto("/")
+        office.wait_connected()
+        page.wait_for_function("() => window.office.invitations !== null && window.office.invitations !== undefined")
+        opened.append(office)
+        return office
+
+    yield open_page
+    problems = {o.user.username: o.unexpected_errors() for o in opened if o.unexpected_errors()}
+    for office in opened:
+        office.context.close()
+    assert not problems, f"console errors in the browser: {problems}"
+
+
+def wait_online(*users) -> None:  # noqa: ANN002
+    import time
+
+    deadline = time.monotonic() + 10
+    while Presence.objects.filter(user__in=users, connected=True).count() < len(users):
+        assert time.monotonic() < deadline, "the server never saw the pages' sockets"
+        time.sleep(0.05)
+
+
+def open_menu(office: OfficePage, person) -> object:  # noqa: ANN001
+    office.page.locator(f'.avatar[data-user="{person.id}"]').first.click()
+    menu = office.page.locator("#avatar-menu")
+    expect(menu.locator("[role=menu]")).to_be_visible()
+    return menu
+
+
+PC_STATE = "window.office.invitations.session?.pc?.connectionState"
+
+
+def test_video_call_connects_peer_to_peer_and_hangs_up(open_call_page, alice, bob):
+    a = open_call_page(alice)
+    b = open_call_page(bob)
+    wait_online(alice, bob)
+
+    open_menu(a, bob).locator('[data-action="video"]').click()
+    outgoing = a.page.locator(".toast.call-outgoing")
+    expect(outgoing).to_contain_text("Calling Bob Baker")
+    incoming = b.page.locator(".toast.call-incoming")
+    expect(incoming).to_contain_text("Alice Archer is calling you (video)")
+    expect(incoming.locator(".toast-countdown")).to_have_text("30s")
+
+    incoming.get_by_role("button", name="Accept").click()
+    expect(outgoing).to_have_count(0)
+    for office in (a, b):
+        office.page.wait_for_function(f"() => ({PC_STATE}) === 'connected'", timeout=15_000)
+        view = office.page.locator(".call-view")
+        expect(view).to_have_attribute("data-state", "connected")
+        # Real media flowed: the remote <video> has frames from the other browser's fake camera.
+        office.page.wait_for_function(
+            "() => { const v = document.querySelector('.call-view .call-remote'); return v && v.videoWidth > 0; }"
+        )
+    call = Call.objects.get(caller=alice, callee=bob)
+    assert call.state == "accepted"
+
+    b.page.locator(".call-view .call-hangup").click()
+    for office in (a, b):
+        expect(office.page.locator(".toast", has_text="Call ended by")).to_be_visible()
+        office.page.wait_for_function(
+            f"() => window.office.invitations.session === null && window.office.invitations.lastEnded.id === {call.id}"
+        )
+    expect(a.page.locator(".toast", has_text="Call ended by Bob Baker")).to_be_visible()
+    call.refresh_from_db()
+    assert call.state == "ended" and call.ended_by_id == bob.id
+
+
+def test_declined_and_refused_calls_say_why(open_call_page, alice, bob, carol):
+    a = open_call_page(alice)
+    b = open_call_page(bob)
+    wait_online(alice, bob)
+    open_menu(a, bob).locator('[data-action="voice"]').click()
+    b.page.locator(".toast.call-incoming").get_by_role("button", name="Decline").click()
+    expect(a.page.locator(".toast", has_text="Bob Baker declined the call.")).to_be_visible()
+    expect(a.page.locator(".toast.call-outgoing")).to_have_count(0)
+    assert Call.objects.get(caller=alice).state == "declined"
+
+    # Carol has no open page: she is offline, and the server's sentence reaches the caller.
+    a.allow("status of 409")
+    refused = a.page.evaluate(f"() => window.office.invitations.call({carol.id}, 'voice').catch(e => e.message)")
+    assert refused == "Carol Clark is offline right now; send a message instead."
+
+
+def test_teleport_invitation_moves_the_invitee(open_call_page, alice, bob, company):
+    lounge = SpaceFactory(company=company, name="Lounge", capacity=6, x=20, y=20, w=320, h=180)
+    a = open_call_page(alice)
+    b = open_call_page(bob)
+    wait_online(alice, bob)
+    a.page.locator(f'.space[data-space="{lounge.id}"] [data-role=enter]').click()
+    expect(a.page.locator(f'.space[data-space="{lounge.id}"] .avatar[data-user="{alice.id}"]')).to_be_visible()
+
+    open_menu(a, bob).locator('[data-action="invite"]').click()
+    invite = b.page.locator(".toast.teleport-incoming")
+    expect(invite).to_contain_text("Alice Archer invites you to Lounge.")
+    invite.get_by_role("button", name="Go there").click()
+    for office in (a, b):
+        expect(office.page.locator(f'.space[data-space="{lounge.id}"] .avatar[data-user="{bob.id}"]')).to_be_visible()
+    expect(a.page.locator(".toast", has_text="Bob Baker is on the way to Lounge.")).to_be_visible()
+    assert Presence.objects.get(user=bob).current_space_id == lounge.id

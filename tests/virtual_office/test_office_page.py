@@ -1,0 +1,115 @@
+"""The office page's server side: the first render and the avatar menu partial."""
+
+import json
+import re
+
+import pytest
+from django.test import Client
+
+from presence import services as presence_services
+from spaces import services as space_services
+from tests.factories import SpaceFactory
+from virtual_office.office_page import avatar_menu_options
+
+pytestmark = pytest.mark.django_db
+
+
+def browser_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def connect(user, status: str = "online") -> None:
+    presence_services.connection_open(user=user, channel_name=f"test.{user.id}", server_id="tests")
+    presence_services.presence_set_status(actor=user, status=status)
+
+
+def options(viewer, person) -> dict[str, str]:
+    viewer.refresh_from_db()
+    person.refresh_from_db()
+    return {option.action: option.reason for option in avatar_menu_options(viewer, person)}
+
+
+def test_office_needs_a_login(client):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_office_renders_my_company_only(alice, bob, mallory, space, other_company):
+    SpaceFactory(company=other_company, name="Globex vault")
+    space_services.space_enter(actor=bob, space=space)
+    response = browser_for(alice).get("/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Lounge" in html and "Globex vault" not in html and "Mallory" not in html
+    assert response["Cache-Control"] == "no-store"
+    assert "csrftoken" in response.cookies
+    # Bob is drawn in the lounge; Alice, in no space, in the side list.
+    assert re.search(rf'data-space="{space.id}"[\s\S]*data-user="{bob.id}"', html)
+    assert f'data-person="{alice.id}"' in html and f'data-person="{bob.id}"' not in html
+    data = json.loads(re.search(r'<script id="office-data" type="application/json">(.*?)</script>', html).group(1))
+    assert data["me"]["id"] == alice.id
+    assert {p["id"] for p in data["people"]} == {alice.id, bob.id}
+    assert [s["id"] for s in data["spaces"]] == [space.id] and data["spaces"][0]["occupants"] == [bob.id]
+    assert data["enterable"] == [space.id]
+    # No inline scripts or handlers: only the module file and the JSON data block.
+    assert not re.search(r"<script(?![^>]*(type=\"module\" src=|type=\"application/json\"))", html)
+    assert not re.search(r"\son[a-z]+=", html)
+
+
+def test_office_escapes_names(alice, bob):
+    bob.display_name = "<img src=x onerror=alert(1)>"
+    bob.save()
+    html = browser_for(alice).get("/").content.decode()
+    assert "<img src=x" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_menu_of_someone_online_and_elsewhere(alice, bob, space):
+    connect(bob)
+    space_services.space_enter(actor=alice, space=space)
+    assert options(alice, bob) == {"message": "", "voice": "", "video": "", "invite": ""}
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"),
+    [("dnd", "Bob does not want to be disturbed"), ("busy", "Bob is busy"), (None, "Bob is offline")],
+)
+def test_menu_refuses_calls_and_invites_with_a_reason(alice, bob, space, status, reason):
+    if status is not None:
+        connect(bob, status)
+    space_services.space_enter(actor=alice, space=space)
+    assert options(alice, bob) == {"message": "", "voice": reason, "video": reason, "invite": reason}
+
+
+def test_menu_when_already_together_or_nowhere(alice, bob, space):
+    connect(bob)
+    assert options(alice, bob)["invite"] == "You are not in a space"
+    space_services.space_enter(actor=alice, space=space)
+    space_services.space_enter(actor=bob, space=space)
+    together = options(alice, bob)
+    assert together["voice"] == together["invite"] == "Bob is already with you"
+    assert together["message"] == ""
+
+
+def test_menu_partial_is_accessible_markup(alice, bob):
+    connect(bob, "dnd")
+    response = browser_for(alice).get(f"/office/people/{bob.id}/menu/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'role="menu"' in html and html.count('role="menuitem"') == 4
+    voice = re.search(r'<button[^>]*data-action="voice"[^>]*>', html).group(0)
+    assert 'aria-disabled="true"' in voice and 'title="Bob does not want to be disturbed"' in voice
+    assert '<span class="menu-reason"' in html
+    message = re.search(r'<button[^>]*data-action="message"[^>]*>', html).group(0)
+    assert "aria-disabled" not in message
+
+
+def test_menu_of_myself_and_of_strangers(alice, mallory, client):
+    mine = browser_for(alice).get(f"/office/people/{alice.id}/menu/")
+    assert mine.status_code == 200 and "This is you" in mine.content.decode()
+    assert 'role="menuitem"' not in mine.content.decode()
+    assert browser_for(alice).get(f"/office/people/{mallory.id}/menu/").status_code == 404
+    assert client.get(f"/office/people/{alice.id}/menu/").status_code == 302
