@@ -11,14 +11,15 @@ from rest_framework.views import APIView
 from calling import selectors, services
 from calling.api.serializers import CallIn, CallListQuery, CallOut, TeleportIn, TeleportOut
 from calling.permissions import access_call, access_teleport
+from virtual_office.api import errors
 
-ERRORS = {400: None, 401: None, 403: None, 404: None, 409: None}
+ERRORS = errors(400, 401, 403, 404, 409)
 
 
 class CallListView(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("limit", int), OpenApiParameter("before", int)],
-        responses={200: CallOut(many=True), 400: None, 401: None},
+        responses={200: CallOut(many=True), **errors(400, 401)},
         summary="My call history (made and received), newest first",
     )
     def get(self, request: Request) -> Response:
@@ -38,7 +39,7 @@ class CallListView(APIView):
 
 
 class CallDetailView(APIView):
-    @extend_schema(responses={200: CallOut, 401: None, 404: None})
+    @extend_schema(responses={200: CallOut, **errors(401, 404)})
     def get(self, request: Request, call_id: int) -> Response:
         return Response(CallOut(access_call(request.user, call_id)).data)
 
@@ -74,7 +75,7 @@ class CallEndView(APIView):
 
 
 class TeleportListView(APIView):
-    @extend_schema(responses={200: TeleportOut(many=True), 401: None}, summary="Invitations I sent or received")
+    @extend_schema(responses={200: TeleportOut(many=True), **errors(401)}, summary="Invitations I sent or received")
     def get(self, request: Request) -> Response:
         return Response(TeleportOut(selectors.teleport_list(user=request.user), many=True).data)
 
@@ -93,7 +94,7 @@ class TeleportListView(APIView):
 
 
 class TeleportDetailView(APIView):
-    @extend_schema(responses={200: TeleportOut, 401: None, 404: None})
+    @extend_schema(responses={200: TeleportOut, **errors(401, 404)})
     def get(self, request: Request, teleport_id: int) -> Response:
         return Response(TeleportOut(access_teleport(request.user, teleport_id)).data)
 

@@ -305,6 +305,8 @@ class Invitations {
     for (const call of calls) {
       if (call.state === "ringing" && call.callee.id === this.me.id) {
         if (!this.toasts.has(`call:${call.id}`)) this.onCallInvited({ ...call, receivedLate: true });
+      } else if (call.state === "accepted" && !(this.session && this.session.call.id === call.id)) {
+        this.stillInCall(call);
       } else if (call.state !== "ringing") {
         this.closeToast(`call:${call.id}`);
         if (this.session && this.session.call.id === call.id && call.state !== "accepted") this.session.finish(call);
@@ -317,6 +319,21 @@ class Invitations {
         this.closeToast(`teleport:${teleport.id}`);
       }
     }
+  }
+
+  stillInCall(call) {
+    // Answered elsewhere (another tab, or before a reload): this tab has no media for it, but the
+    // call keeps both people busy until someone hangs up, so offer that.
+    if (this.toasts.has(`call:${call.id}`)) return;
+    const other = call.caller.id === this.me.id ? call.callee : call.caller;
+    const handle = this.toast(`You are in a call with ${other.name} in another window.`, {
+      kind: "invite",
+      title: "Call in progress",
+      timeout: 0,
+      actions: [{ label: "Hang up", onClick: () => this.act(`calls/${call.id}/end/`) }],
+    });
+    handle.element.dataset.call = String(call.id);
+    this.toasts.set(`call:${call.id}`, handle);
   }
 
   // -- calls ------------------------------------------------------------------------------------

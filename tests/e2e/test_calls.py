@@ -147,3 +147,23 @@ def test_teleport_invitation_moves_the_invitee(open_call_page, alice, bob, compa
         expect(office.page.locator(f'.space[data-space="{lounge.id}"] .avatar[data-user="{bob.id}"]')).to_be_visible()
     expect(a.page.locator(".toast", has_text="Bob Baker is on the way to Lounge.")).to_be_visible()
     assert Presence.objects.get(user=bob).current_space_id == lounge.id
+
+
+def test_a_reload_mid_call_offers_to_hang_up(open_call_page, alice, bob):
+    a = open_call_page(alice)
+    b = open_call_page(bob)
+    wait_online(alice, bob)
+    open_menu(a, bob).locator('[data-action="voice"]').click()
+    b.page.locator(".toast.call-incoming").get_by_role("button", name="Accept").click()
+    for office in (a, b):
+        office.page.wait_for_function(f"() => ({PC_STATE}) === 'connected'", timeout=15_000)
+    expect(a.page.locator(".call-view .call-face")).to_have_text("BB")  # a voice call shows initials
+
+    a.page.reload()
+    a.wait_connected()
+    still = a.page.locator(".toast", has_text="You are in a call with Bob Baker in another window.")
+    expect(still).to_be_visible()
+    still.get_by_role("button", name="Hang up").click()
+    expect(b.page.locator(".toast", has_text="Call ended by Alice Archer")).to_be_visible()
+    expect(b.page.locator(".call-view")).to_have_count(0)
+    assert Call.objects.get(caller=alice).state == "ended"
