@@ -74,7 +74,11 @@ def presence_settle(*, user_id: int) -> Presence | None:
     from spaces import services as space_services
 
     with transaction.atomic():
-        presence = Presence.objects.select_for_update().select_related("user").filter(user_id=user_id).first()
+        # Lock the presence row only: FOR UPDATE on the joined user row would block every insert that
+        # references the user (a message they send) while we wait for their room's lock: a deadlock.
+        presence = (
+            Presence.objects.select_for_update(of=("self",)).select_related("user").filter(user_id=user_id).first()
+        )
         if presence is None or not presence.connected or live_connection_exists(user_id):
             return presence
         presence.connected = False

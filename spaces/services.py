@@ -68,7 +68,7 @@ def space_update(*, actor: User, space: Space, data: dict[str, Any]) -> Space:
     """Edit a space. Closing it writes `status_changed`, ends a running meeting (`meeting_ended`), then
     moves everyone out (`left`, reason `closed`), in that order, in one transaction."""
     with transaction.atomic():
-        space = Space.objects.select_for_update().get(pk=space.pk)
+        space = Space.objects.select_for_update(no_key=True).get(pk=space.pk)
         old_status = space.status
         for key, value in data.items():
             if key in EDITABLE_FIELDS:
@@ -99,17 +99,25 @@ def space_delete(*, actor: User, space: Space) -> None:
 
 def _lock_occupants(space: Space) -> list[Presence]:
     return list(
-        Presence.objects.select_for_update(of=("self",))
+        Presence.objects.select_for_update(no_key=True, of=("self",))
         .filter(current_space=space)
         .select_related("user")
         .order_by("user_id")
     )
 
 
+def _lock_presence(presence_id: int) -> Presence:
+    # FOR NO KEY UPDATE of the presence row only (not the joined user / space rows): writers of the same
+    # presence queue here, while inserts that merely reference the user or space are not blocked.
+    return Presence.objects.select_for_update(no_key=True, of=("self",)).select_related("current_space").get(
+        pk=presence_id
+    )
+
+
 def _room_locked(space: Space) -> Conversation:
     """The space's room conversation (created on first need), its row locked until commit."""
     conversation, _ = messaging_services.room_conversation_get_or_create(space=space)
-    return Conversation.objects.select_for_update().get(pk=conversation.pk)
+    return Conversation.objects.select_for_update(no_key=True).get(pk=conversation.pk)
 
 
 def space_enter(*, actor: User, space: Space, reason: str = "moved") -> Presence:
@@ -121,8 +129,8 @@ def space_enter(*, actor: User, space: Space, reason: str = "moved") -> Presence
         raise ServiceError("invalid_reason", f"reason must be one of {', '.join(ENTER_REASONS)}.")
     presence_id = presence_for(actor).pk
     with transaction.atomic():
-        space = Space.objects.select_for_update().get(pk=space.pk)
-        presence = Presence.objects.select_for_update(of=("self",)).select_related("current_space").get(pk=presence_id)
+        space = Space.objects.select_for_update(no_key=True).get(pk=space.pk)
+        presence = _lock_presence(presence_id)
         if space.company_id != actor.company_id:
             raise ServiceError("not_found", "No such space.", status=404)
         if presence.current_space_id == space.id:
@@ -141,7 +149,7 @@ def space_enter(*, actor: User, space: Space, reason: str = "moved") -> Presence
         presence.save(update_fields=["current_space", "updated_at"])
         # Two rooms: take their locks in id order (see the module docstring).
         for room in sorted(filter(None, [new_room, old_room]), key=lambda c: c.pk):
-            room = Conversation.objects.select_for_update().get(pk=room.pk)
+            room = Conversation.objects.select_for_update(no_key=True).get(pk=room.pk)
             if old_room is not None and room.pk == old_room.pk:
                 _presence_note(
                     conversation=room, space=old_space, actor=actor, event="left", reason=reason, to_space=space
@@ -164,7 +172,7 @@ def space_leave(*, actor: User, reason: str = "left", by: User | None = None) ->
         raise ServiceError("invalid_reason", f"reason must be one of {', '.join(LEAVE_REASONS)}.")
     presence_id = presence_for(actor).pk
     with transaction.atomic():
-        presence = Presence.objects.select_for_update(of=("self",)).select_related("current_space").get(pk=presence_id)
+        presence = _lock_presence(presence_id)
         space = presence.current_space
         if space is None:
             return presence
@@ -179,7 +187,7 @@ def space_remove(*, actor: User, space: Space, user: User) -> Presence:
     if user.company_id != space.company_id:
         raise ServiceError("not_found", "No such person.", status=404)
     with transaction.atomic():
-        presence = Presence.objects.select_for_update(of=("self",)).get(pk=presence_for(user).pk)
+        presence = _lock_presence(presence_for(user).pk)
         if presence.current_space_id != space.id:
             raise Conflict("not_in_space", f"{user.name} is not in {space.name}.")
         return space_leave(actor=user, reason="removed", by=actor)
@@ -197,7 +205,7 @@ def meeting_start(*, actor: User, space: Space, title: Any) -> Meeting:
     if not isinstance(title, str) or not title.strip() or len(title) > 200:
         raise ServiceError("invalid_title", "A meeting needs a title of at most 200 characters.")
     with transaction.atomic():
-        space = Space.objects.select_for_update().get(pk=space.pk)
+        space = Space.objects.select_for_update(no_key=True).get(pk=space.pk)
         if space.status == Space.Status.CLOSED:
             raise Conflict("space_closed", f"{space.name} is closed.")
         if Meeting.objects.filter(space=space, ended_at__isnull=True).exists():
@@ -218,7 +226,7 @@ def meeting_start(*, actor: User, space: Space, title: Any) -> Meeting:
 
 def meeting_end(*, actor: User, space: Space) -> Meeting:
     with transaction.atomic():
-        space = Space.objects.select_for_update().get(pk=space.pk)
+        space = Space.objects.select_for_update(no_key=True).get(pk=space.pk)
         meeting = _close_meeting(space=space, actor=actor, conversation=None)
         if meeting is None:
             raise Conflict("no_meeting", f"No meeting is running in {space.name}.")
@@ -229,7 +237,7 @@ def meeting_end(*, actor: User, space: Space) -> Meeting:
 
 
 def _close_meeting(*, space: Space, actor: User, conversation: Conversation | None) -> Meeting | None:
-    meeting = Meeting.objects.select_for_update().filter(space=space, ended_at__isnull=True).first()
+    meeting = Meeting.objects.select_for_update(no_key=True).filter(space=space, ended_at__isnull=True).first()
     if meeting is None:
         return None
     meeting.ended_at = timezone.now()

@@ -425,3 +425,55 @@ def test_twenty_people_enter_an_empty_space_at_once(company):
     assert len(joined) == 20 and {m.system["actor"] for m in joined} == {p.id for p in people}
     assert [m.seq for m in joined] == list(range(1, 21)) and room(space).rev == 20
     assert occupant_ids(space) == {p.id for p in people} == active_ids(space)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_going_offline_while_sending_in_the_room_does_not_deadlock(company):
+    """presence_settle holds the presence row and waits for the room; a message being sent in that room
+    holds the room and references the user row. Only the presence row may be locked, or PostgreSQL
+    aborts one of the two with a deadlock."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks and concurrent transactions need PostgreSQL")
+    from django.db import transaction
+
+    from messaging import services as messaging_services
+
+    alice = UserFactory(company=company, display_name="Alice")
+    space = SpaceFactory(company=company, name="Den")
+    services.space_enter(actor=alice, space=space)
+    Presence.objects.filter(user=alice).update(connected=True)
+    conversation = room(space)
+    room_held = threading.Event()
+    errors: list[BaseException] = []
+
+    def send() -> None:
+        try:
+            with transaction.atomic():
+                Conversation.objects.select_for_update(no_key=True).get(pk=conversation.pk)
+                room_held.set()
+                time_to_block = threading.Event()
+                time_to_block.wait(0.7)  # let presence_settle queue behind us on the room
+                messaging_services.message_send(actor=alice, conversation=conversation, body="still here")
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    def settle() -> None:
+        try:
+            room_held.wait(5)
+            presence_settle(user_id=alice.id)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=send), threading.Thread(target=settle)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    kinds = [(m.kind, (m.system or {}).get("event")) for m in Message.objects.filter(conversation=conversation)]
+    assert kinds == [("system", "joined"), ("user", None), ("system", "left")]
+    assert Presence.objects.get(user=alice).current_space_id is None
