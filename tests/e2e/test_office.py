@@ -283,6 +283,7 @@ def test_messages_sent_while_the_network_is_down_appear_once(open_office, alice,
     for n in range(3):
         send(b, f"while you were away {n}")
     expect(user_messages(room_panel(b), "while you were away 2")).to_have_count(1)
+    expect(room_panel(b).locator(".message.is-pending")).to_have_count(0)  # all three are stored
 
     valve.restore()
     a.page.evaluate("() => window.dispatchEvent(new Event('online'))")  # what the browser says when the network is back
