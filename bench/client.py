@@ -1,0 +1,150 @@
+"""A benchmark client process: opens many WebSockets (token auth, no Origin) and timestamps receipts.
+
+Started by bench/run.py, one or more at a time, so that the receiving side is spread over processes.
+Talks to it by lines of JSON: it prints `{"ready": n, "failed": k}` once every socket has had its
+`hello`, then obeys `dump` (write the receipts so far to the --out file and forget them) and `quit`.
+
+A receipt is `[socket index, message id, receive time]`, taken with `time.time()` (CLOCK_REALTIME,
+the same clock the server stamps `created_at` with) as soon as `recv()` hands over the frame.
+Only `message.created` frames of the benchmark conversation are receipts; other frame types are counted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import resource
+import sys
+import time
+from collections import Counter
+
+import orjson
+import websockets
+
+MARK = b'"message.created"'
+
+
+class Receivers:
+    def __init__(self, url: str, tokens: list[str], first_index: int, conversation: int) -> None:
+        self.url = url
+        self.tokens = tokens
+        self.first_index = first_index
+        self.conversation = conversation
+        self.receipts: list[tuple[int, int, float]] = []
+        self.other: Counter[str] = Counter()
+        self.closed: Counter[str] = Counter()
+        self.sockets: list[websockets.ClientConnection] = []
+        self.tasks: list[asyncio.Task] = []
+        self.failed: list[int] = []
+
+    async def open_one(self, index: int, token: str, gate: asyncio.Semaphore) -> bool:
+        async with gate:
+            for attempt in range(3):
+                try:
+                    ws = await websockets.connect(
+                        self.url,
+                        additional_headers={"Authorization": f"Token {token}"},
+                        compression=None,
+                        ping_interval=None,
+                        open_timeout=60,
+                        close_timeout=1,
+                        max_size=2**20,
+                        max_queue=256,
+                    )
+                    hello = orjson.loads(await asyncio.wait_for(ws.recv(decode=False), 60))
+                    if hello.get("type") != "hello":
+                        raise RuntimeError(f"first frame was {hello.get('type')}")
+                except Exception as exc:  # noqa: BLE001 (counted and reported, not hidden)
+                    self.other[f"connect_error:{type(exc).__name__}"] += 1
+                    await asyncio.sleep(0.5 * (attempt + 1))
+                    continue
+                self.sockets.append(ws)
+                self.tasks.append(asyncio.create_task(self.read(index, ws)))
+                return True
+        self.failed.append(index)
+        return False
+
+    async def read(self, index: int, ws: websockets.ClientConnection) -> None:
+        receipts = self.receipts
+        conversation = self.conversation
+        try:
+            while True:
+                raw = await ws.recv(decode=False)
+                now = time.time()
+                if MARK in raw[:40]:
+                    frame = orjson.loads(raw)
+                    if frame.get("conversation") == conversation:
+                        receipts.append((index, frame["data"]["id"], now))
+                        continue
+                    self.other["message.created(other conversation)"] += 1
+                else:
+                    self.other[orjson.loads(raw).get("type", "?")] += 1
+        except websockets.ConnectionClosed as exc:
+            self.closed[str(exc.rcvd.code if exc.rcvd else "none")] += 1
+
+    async def open_all(self, concurrency: int) -> int:
+        gate = asyncio.Semaphore(concurrency)
+        results = await asyncio.gather(
+            *(self.open_one(self.first_index + i, token, gate) for i, token in enumerate(self.tokens))
+        )
+        return sum(results)
+
+    def dump(self, path: str) -> int:
+        count = len(self.receipts)
+        payload = {
+            "receipts": self.receipts,
+            "other": dict(self.other),
+            "closed": dict(self.closed),
+            "cpu_seconds": sum(resource.getrusage(resource.RUSAGE_SELF)[:2]),
+        }
+        with open(path, "wb") as fh:
+            fh.write(orjson.dumps(payload))
+        self.receipts.clear()  # in place: the reader tasks hold this list
+        self.other.clear()
+        return count
+
+    async def close_all(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*(ws.close() for ws in self.sockets), return_exceptions=True)
+
+
+def say(obj: dict) -> None:
+    sys.stdout.write(orjson.dumps(obj).decode() + "\n")
+    sys.stdout.flush()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--tokens", required=True, help="file with a JSON list of tokens")
+    parser.add_argument("--first-index", type=int, default=0)
+    parser.add_argument("--conversation", type=int, default=0)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--concurrency", type=int, default=25)
+    args = parser.parse_args()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    with open(args.tokens, "rb") as fh:
+        tokens = orjson.loads(fh.read())
+    receivers = Receivers(args.url, tokens, args.first_index, args.conversation)
+    started = time.time()
+    ready = await receivers.open_all(args.concurrency)
+    say({"ready": ready, "failed": len(tokens) - ready, "failed_indexes": receivers.failed,
+         "errors": dict(receivers.other), "seconds": round(time.time() - started, 2)})
+    receivers.other.clear()
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    while True:
+        line = (await reader.readline()).decode().strip()
+        if line == "dump":
+            say({"dumped": receivers.dump(args.out)})
+        elif line in ("quit", ""):
+            await receivers.close_all()
+            say({"quit": True})
+            return
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
