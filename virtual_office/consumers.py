@@ -156,7 +156,11 @@ class OfficeConsumer(AsyncWebsocketConsumer):
         elif control.get("op") == "leave" and conversation_id is not None:
             self.leave_group(conversation_group(conversation_id))
             self.floors.pop(conversation_id, None)
-            self.watching.discard(conversation_id)
+            if conversation_id in self.watching:
+                # No longer a participant: no longer among its watchers (nor typing in it).
+                from messaging import handlers as messaging_handlers
+
+                asyncio.ensure_future(messaging_handlers.stop_watching(self, conversation_id))
         elif control.get("op") == "close":
             await self.close(code=int(control.get("code", CLOSE_UNAUTHENTICATED)))
 

@@ -148,9 +148,13 @@ class Hub:
             await self._started.wait()
             return
         self._starting = True
-        # The default prefix matters: channels_redis reads every "specific." channel of a process in
-        # one loop; a channel with another prefix would never be read while a consumer holds that loop.
-        self.channel = await self.layer.new_channel()
+        try:
+            # The default prefix matters: channels_redis reads every "specific." channel of a process
+            # in one loop; a channel with another prefix would never be read while a consumer holds it.
+            self.channel = await self.layer.new_channel()
+        except BaseException:
+            self._starting = False  # the next socket tries again instead of waiting forever
+            raise
         self._tasks.append(asyncio.create_task(self._receive_loop(), name="hub-receive"))
         self._tasks.append(asyncio.create_task(self._maintenance_loop(), name="hub-maintenance"))
         for hook in _startup_hooks:
@@ -204,7 +208,10 @@ class Hub:
         control = message.get("control")
         if control is not None:
             for consumer in list(members):
-                await consumer.apply_control(control)
+                try:
+                    await consumer.apply_control(control)
+                except Exception:
+                    logger.exception("control %s failed for a socket of %s", control.get("op"), group)
         event = message.get("event")
         if event is None:
             return

@@ -181,6 +181,9 @@ async def test_participant_changes_apply_at_once(sockets, alice, bob, carol, api
         lambda: messaging_services.group_create(actor=alice, title="Team", participant_ids=[bob.id])
     )
     await collect_all(sockets)
+    for name in ("alice", "bob"):
+        await sockets[name].send_json_to({"action": "watch", "ref": "w", "conversation": conversation.id})
+    await collect_all(sockets)
 
     response = await db_call(
         lambda: api(alice).patch(
@@ -192,6 +195,9 @@ async def test_participant_changes_apply_at_once(sockets, alice, bob, carol, api
     got = await collect_all(sockets)
     assert "conversation.created" in types(got["carol"])
     assert "message.created" not in types(got["bob"])
+    # bob had it open: he is no longer among its watchers.
+    watchers = [f["data"]["watchers"] for f in got["alice"] if f["type"] == "conversation.presence"]
+    assert watchers and watchers[-1] == [alice.id]
 
     await db_call(post, conversation, alice, "bob is gone, carol is in")
     got = await collect_all(sockets)
