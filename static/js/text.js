@@ -4,6 +4,7 @@ const LINK = /\bhttps?:\/\/[^\s<>"'`]+/gi;
 const TRAILING = /[.,!?;:'")\]]+$/;
 
 export function safeHref(candidate) {
+  if (typeof candidate !== "string" || !candidate.trim()) return null;
   try {
     const url = new URL(candidate, location.href);
     return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;

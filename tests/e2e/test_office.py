@@ -330,3 +330,36 @@ def test_a_new_person_in_the_company_does_not_break_the_page(open_office, alice,
     avatar = space_of(a, lounge).locator(f'.avatar[data-user="{newcomer.id}"]')
     expect(avatar).to_have_text("NN")
     expect(space_of(a, lounge).locator("[data-role=count]")).to_have_text("1")
+
+
+def test_attachments_upload_and_the_room_panel_remembers_being_collapsed(open_office, alice, bob, lounge):
+    a = open_office(alice)
+    b = open_office(bob)
+    enter(a, lounge)
+    enter(b, lounge)
+    room_panel(a).locator("input[type=file]").set_input_files(
+        [{"name": "agenda.txt", "mimeType": "text/plain", "buffer": b"1. coffee\n2. launch\n"}]
+    )
+    expect(room_panel(a).locator("[data-role=attach-bar]")).to_contain_text("agenda.txt")
+    send(a, "today's agenda")
+    expect(room_panel(a).locator(".message.is-pending")).to_have_count(0)
+    for office in (a, b):
+        link = room_panel(office).locator(".message-attachments a", has_text="agenda.txt")
+        expect(link).to_have_count(1)
+        assert link.get_attribute("href").startswith(("http://", "https://"))
+        assert "/media/" in link.get_attribute("href")
+    href = room_panel(b).locator(".message-attachments a").get_attribute("href")
+    assert b.page.request.get(href).text() == "1. coffee\n2. launch\n"
+
+    # Collapsing the room panel is remembered across reloads; new messages then show as unread.
+    room_panel(b).locator("[data-role=toggle]").click()
+    expect(room_panel(b).locator("[data-role=toggle]")).to_have_attribute("aria-expanded", "false")
+    b.page.reload()
+    b.wait_connected()
+    expect(room_panel(b).locator("[data-role=toggle]")).to_have_attribute("aria-expanded", "false")
+    expect(room_panel(b).locator(".panel-body")).to_be_hidden()
+    send(a, "anyone there?")
+    expect(room_panel(b).locator("[data-role=unread]")).to_have_text("1")
+    room_panel(b).locator("[data-role=toggle]").click()
+    expect(user_messages(room_panel(b), "anyone there?")).to_have_count(1)
+    expect(room_panel(b).locator("[data-role=unread]")).to_be_hidden()
