@@ -477,3 +477,42 @@ def test_going_offline_while_sending_in_the_room_does_not_deadlock(company):
     kinds = [(m.kind, (m.system or {}).get("event")) for m in Message.objects.filter(conversation=conversation)]
     assert kinds == [("system", "joined"), ("user", None), ("system", "left")]
     assert Presence.objects.get(user=alice).current_space_id is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_first_entries_racing_first_reads_still_make_one_room(company):
+    """Half the threads enter (room created under the space's lock), half only ask for the room
+    (GET spaces/{id}/conversation/, no lock): the unique `space` settles it."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks and concurrent transactions need PostgreSQL")
+    from messaging import services as messaging_services
+
+    space = SpaceFactory(company=company, name="Forum", capacity=50)
+    people = [UserFactory(company=company) for _ in range(10)]
+    for person in people:
+        Presence.objects.get_or_create(user=person)
+    barrier = threading.Barrier(20)
+    errors: list[BaseException] = []
+    rooms: list[int] = []
+
+    def run(action) -> None:  # noqa: ANN001
+        try:
+            barrier.wait(timeout=10)
+            action()
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    actions = [lambda p=p: services.space_enter(actor=p, space=space) for p in people]
+    actions += [lambda: rooms.append(messaging_services.room_conversation_get_or_create(space=space)[0].id)] * 10
+    threads = [threading.Thread(target=run, args=(a,)) for a in actions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    conversation = room(space)
+    assert Conversation.objects.filter(space=space).count() == 1 and set(rooms) == {conversation.id}
+    assert [m.seq for m in notes(space)] == list(range(1, 11))
+    assert occupant_ids(space) == {p.id for p in people} == active_ids(space)
