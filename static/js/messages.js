@@ -3,7 +3,7 @@
 // The room panel follows the space you are in; one direct or group conversation can be open next
 // to it. Every durable event goes to the open panel of its conversation (if any) and to the list.
 
-import { get } from "./api.js";
+import { get, post } from "./api.js";
 import { paintAvatar } from "./floor.js";
 import { Panel } from "./panel.js";
 import { formatTime, snippet } from "./text.js";
@@ -44,9 +44,39 @@ export class Messages {
         this.load();
       }
     });
+    socket.on("space.updated", () => this.roomPanel?.refreshMeeting());
     office.on("me.moved", ({ to }) => this.followRoom(to));
+    this.setupGroupForm();
     document.addEventListener("visibilitychange", () => {
       for (const panel of this.panels.values()) panel.markRead();
+    });
+  }
+
+  setupGroupForm() {
+    const toggle = document.getElementById("new-group-toggle");
+    const form = document.getElementById("new-group-form");
+    const show = (open) => {
+      form.hidden = !open;
+      toggle.setAttribute("aria-expanded", String(open));
+      if (open) document.getElementById("new-group-title").focus();
+    };
+    toggle.addEventListener("click", () => show(form.hidden));
+    document.getElementById("new-group-cancel").addEventListener("click", () => show(false));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const participants = [...form.querySelectorAll("input[name=participants]:checked")].map((box) => Number(box.value));
+      if (!participants.length) {
+        this.office.toast("Pick at least one person for the group.", { kind: "error" });
+        return;
+      }
+      try {
+        const conversation = await post("conversations/", { title: form.elements.title.value.trim(), participants });
+        form.reset();
+        show(false);
+        this.open(conversation, { focus: true });
+      } catch (error) {
+        this.office.toast(error.message, { kind: "error", title: "Group not created" });
+      }
     });
   }
 

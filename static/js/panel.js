@@ -56,7 +56,8 @@ export class Panel {
       close: $("close"), leave: $("leave"), body: $("body"), scroller: $("scroller"), history: $("history"),
       list: $("list"), typing: $("typing"), replyBar: $("reply-bar"), replyName: $("reply-name"),
       replySnippet: $("reply-snippet"), replyCancel: $("reply-cancel"), attachBar: $("attach-bar"),
-      composer: $("composer"), input: $("input"), files: $("files"), send: $("send"),
+      composer: $("composer"), input: $("input"), files: $("files"), send: $("send"), meeting: $("meeting"),
+      meetingForm: $("meeting-form"), meetingTitle: $("meeting-title"), meetingCancel: $("meeting-cancel"),
     };
     const p = this.parts;
     const bodyId = `panel-body-${this.id}`;
@@ -69,6 +70,15 @@ export class Panel {
     p.toggle.addEventListener("click", () => this.setCollapsed(!this.collapsed));
     p.close.addEventListener("click", () => this.messages.close(this));
     p.leave.addEventListener("click", () => this.office.floor.leave());
+    p.meeting.addEventListener("click", () => this.onMeetingButton());
+    p.meetingCancel.addEventListener("click", () => {
+      p.meetingForm.hidden = true;
+    });
+    p.meetingForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.startMeeting();
+    });
+    this.refreshMeeting();
     p.scroller.addEventListener("scroll", () => this.onScroll());
     p.composer.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -118,6 +128,47 @@ export class Panel {
       this.markRead();
     }
     this.refreshUnread();
+  }
+
+  // -- meetings (room panels) ---------------------------------------------------------------------
+
+  get space() {
+    return this.room ? this.office.floor.spaces.get(this.conversation.space) : null;
+  }
+
+  refreshMeeting() {
+    const space = this.space;
+    const button = this.parts.meeting;
+    button.hidden = !space || space.status === "closed";
+    if (!space) return;
+    button.textContent = space.meeting ? "End meeting" : "Start meeting";
+    button.title = space.meeting ? `End “${space.meeting.title}”` : "Start a meeting in this space";
+    if (space.meeting) this.parts.meetingForm.hidden = true;
+  }
+
+  onMeetingButton() {
+    const space = this.space;
+    if (!space) return;
+    if (space.meeting) {
+      del(`spaces/${space.id}/meeting/`).catch((error) => this.office.toast(error.message, { kind: "error" }));
+      return;
+    }
+    this.setCollapsed(false);
+    this.parts.meetingForm.hidden = false;
+    this.parts.meetingTitle.focus();
+  }
+
+  async startMeeting() {
+    const space = this.space;
+    const title = this.parts.meetingTitle.value.trim();
+    if (!space || !title) return;
+    try {
+      await post(`spaces/${space.id}/meeting/`, { title });
+      this.parts.meetingTitle.value = "";
+      this.parts.meetingForm.hidden = true;
+    } catch (error) {
+      this.office.toast(error.message, { kind: "error", title: "Meeting not started" });
+    }
   }
 
   autosize() {
