@@ -13,6 +13,7 @@ server fails to start.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -70,6 +71,19 @@ def current_database_url() -> str | None:
     return f"postgres://{auth}{host}{port}/{settings['NAME']}"
 
 
+def free_port() -> int:
+    """A TCP port nobody listens on right now (several test runs may share the machine)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _port_taken(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
 def _healthy(url: str) -> bool:
     try:
         with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
@@ -81,6 +95,9 @@ def _healthy(url: str) -> bool:
 @contextmanager
 def run_server(port: int, env_overrides: dict[str, str] | None = None) -> Iterator[Server]:
     """Start daphne on 127.0.0.1:`port`, wait until /healthz answers 200, stop it (by PID) on exit."""
+    if _port_taken(port):
+        # Waiting for /healthz would be answered by whatever listens there: refuse instead.
+        raise RuntimeError(f"port {port} is already in use")
     env = dict(os.environ)
     database_url = current_database_url()
     if database_url:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -54,6 +55,16 @@ class OfficeConsumer(AsyncWebsocketConsumer):
     hub: Hub
     user_id: int
     company_id: int
+
+    # A socket has no channel of its own on the layer: the process' hub is the only layer member
+    # and writes to its sockets directly. No layer alias means no per-socket channel and no
+    # per-socket layer receive (memory and Redis work per idle socket). `channel_name` stays as
+    # the socket's unique name (Connection rows, watcher entries).
+    channel_layer_alias = "sockets-have-no-layer-channel"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.channel_name = f"ws.{uuid.uuid4().hex}"
 
     async def connect(self) -> None:
         user = self.scope.get("user")

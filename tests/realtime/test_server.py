@@ -19,7 +19,7 @@ from websockets.asyncio.client import connect as ws_connect
 from messaging.models import Message
 from presence.models import Presence
 from tests.factories import CompanyFactory, UserFactory, group_with
-from tests.servers import run_server
+from tests.servers import free_port, run_server
 
 pytestmark = [
     pytest.mark.server,
@@ -30,14 +30,14 @@ pytestmark = [
     ),
 ]
 
-PORT_A, PORT_B = 8130, 8131
 SERVER_ENV = {"PRESENCE_OFFLINE_GRACE_SECONDS": "1", "LOG_LEVEL": "WARNING"}
 
 
 @pytest.fixture(scope="module")
 def servers(django_db_setup):
     assert connection.settings_dict["NAME"].startswith("test_")
-    with run_server(PORT_A, SERVER_ENV) as a, run_server(PORT_B, SERVER_ENV) as b:
+    # Free ports, not fixed ones: other test runs on this machine start servers too.
+    with run_server(free_port(), SERVER_ENV) as a, run_server(free_port(), SERVER_ENV) as b:
         yield a, b
 
 
