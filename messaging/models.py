@@ -4,6 +4,8 @@ Every durable change in a conversation takes the next value of `Conversation.rev
 writing transaction (see `services._next_rev`), so revisions are gapless and in commit order.
 """
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
@@ -125,7 +127,8 @@ class Reaction(models.Model):
 
 
 def attachment_path(instance: "Attachment", filename: str) -> str:
-    return f"attachments/{instance.company_id}/{filename}"
+    # A random directory per file: media URLs cannot be guessed from a company id and a file name.
+    return f"attachments/{instance.company_id}/{secrets.token_urlsafe(16)}/{filename}"
 
 
 class Attachment(models.Model):

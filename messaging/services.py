@@ -66,6 +66,11 @@ def validate_attachments(files: Sequence[UploadedFile]) -> None:
                 status=413,
             )
         content_type = (upload.content_type or mimetypes.guess_type(upload.name)[0] or "").split(";")[0]
+        # Files are served by name, so the type the name implies must be allowed too: "page.html"
+        # declared as text/plain would otherwise come back as text/html from our own origin.
+        implied = mimetypes.guess_type(upload.name)[0]
+        if implied is not None and implied not in settings.ATTACHMENT_ALLOWED_TYPES:
+            content_type = implied
         if content_type not in settings.ATTACHMENT_ALLOWED_TYPES:
             raise ServiceError(
                 "attachment_type", f"Files of type {content_type or 'unknown'} cannot be attached.", status=415

@@ -405,6 +405,32 @@ def test_disallowed_attachment_type_is_415_and_writes_nothing(api, alice, chat, 
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("name", ["page.html", "vector.svg", "script.js"])
+def test_a_file_whose_name_implies_a_disallowed_type_is_415(api, alice, chat, media_root, name):
+    """Files are served by name: a page declared as text/plain would come back as HTML from our origin."""
+    before = snapshot()
+    response = api(alice).post(
+        messages_url(chat), {"body": "f", "attachments": [upload(name, b"<script>alert(1)</script>")]},
+        format="multipart",
+    )
+    assert assert_error(response, 415)["code"] == "attachment_type"
+    assert snapshot() == before and stored_files(media_root) == []
+
+
+@pytest.mark.django_db
+def test_attachment_urls_cannot_be_guessed(api, alice, bob, chat):
+    urls = [
+        api(user).post(messages_url(chat), {"attachments": [upload("report.pdf", b"%PDF", "application/pdf")]},
+                       format="multipart").json()["attachments"][0]["url"]
+        for user in (alice, bob)
+    ]
+    prefix = f"/media/attachments/{alice.company_id}/"
+    assert all(url.startswith(prefix) and url.endswith("/report.pdf") for url in urls)
+    secrets_ = [url[len(prefix):-len("/report.pdf")] for url in urls]
+    assert secrets_[0] != secrets_[1] and all(len(secret) >= 16 for secret in secrets_)
+
+
+@pytest.mark.django_db
 def test_too_many_attachments_is_400(api, alice, chat, media_root):
     before = snapshot()
     files = [upload(f"f{n}.txt") for n in range(6)]

@@ -124,3 +124,20 @@ def test_concurrent_edits_reactions_and_posts_keep_revisions_gapless(group):
     assert len(seqs) == 6 and len(set(seqs)) == 6 and seqs[0] == 1
     revs = sorted(Message.objects.filter(conversation=conversation).values_list("rev", flat=True))
     assert revs[-1] == 16 and len(set(revs)) == len(revs)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_direct_requests_make_one_conversation(group):
+    _, people = group
+    alice, bob = people[0], people[1]
+
+    def open_direct(index: int) -> tuple[int, int]:
+        me, other = (alice, bob) if index % 2 else (bob, alice)
+        response = client_for(me).post("/api/v1/conversations/direct/", {"user": other.id}, format="json")
+        return response.status_code, response.json()["id"]
+
+    results = run_together(10, open_direct)
+    assert all(not isinstance(r, Exception) for r in results), results
+    assert sorted(status for status, _ in results) == [200] * 9 + [201]
+    assert len({conversation_id for _, conversation_id in results}) == 1
+    assert Conversation.objects.filter(kind="direct").count() == 1
