@@ -25,9 +25,10 @@ function describe(body, status) {
   return `Request failed (${status}).`;
 }
 
-export async function api(method, path, body, { base = "/api/v1/" } = {}) {
+export async function api(method, path, body, { base = "/api/v1/", keepalive = false } = {}) {
   const headers = { Accept: "application/json" };
-  const options = { method, headers, credentials: "same-origin" };
+  // keepalive: the request outlives the page (a read marker sent while navigating away).
+  const options = { method, headers, credentials: "same-origin", keepalive };
   if (method !== "GET" && method !== "HEAD") headers["X-CSRFToken"] = csrfToken();
   if (body instanceof FormData) {
     options.body = body;

@@ -50,6 +50,9 @@ export class Messages {
     document.addEventListener("visibilitychange", () => {
       for (const panel of this.panels.values()) panel.markRead();
     });
+    window.addEventListener("pagehide", () => {
+      for (const panel of this.panels.values()) panel.flushRead();
+    });
   }
 
   setupGroupForm() {

@@ -42,6 +42,9 @@ class Office {
     this.messages = new Messages(this);
     this.setupPresence();
     this.socket.on("hello", (data) => this.onHello(data));
+    this.socket.on("socket.down", () => {
+      this.spaceBeforeDrop = this.me.current_space;
+    });
     this.socket.on("error", (frame) => {
       const error = frame.error || {};
       if (error.code === "rate_limited") toast("Slow down a little: too many actions at once.", { kind: "error" });
@@ -54,11 +57,22 @@ class Office {
   async onHello(data) {
     if (!data.reconnected) return;
     // Whatever happened while we were away: refetch the floor (messages resume by themselves).
+    const wasIn = this.spaceBeforeDrop;
+    this.spaceBeforeDrop = null;
     try {
       const [people, spaces] = await Promise.all([get("users/"), get("spaces/")]);
       this.floor.reconcile(people, spaces);
     } catch (error) {
-      // The next reconnect tries again; the socket keeps the floor live meanwhile.
+      return; // the next reconnect tries again; the socket keeps the floor live meanwhile
+    }
+    const space = wasIn != null ? this.floor.spaces.get(wasIn) : null;
+    if (space && this.me.current_space == null) {
+      // Offline longer than the server's grace period: it walked us out of the space.
+      toast(`You were disconnected for a while and left ${space.name}.`, {
+        title: "Back online",
+        timeout: 15000,
+        actions: [{ label: `Go back to ${space.name}`, primary: true, onClick: () => this.floor.enter(space.id) }],
+      });
     }
   }
 

@@ -121,6 +121,7 @@ export class Panel {
     this.parts.body.hidden = collapsed;
     if (this.room && remember) localStorage.setItem("vo.roomPanel.collapsed", collapsed ? "1" : "0");
     if (collapsed) {
+      this.flushRead();
       this.unwatch();
     } else {
       this.watch();
@@ -200,6 +201,7 @@ export class Panel {
   }
 
   destroy() {
+    this.flushRead();
     this.unwatch();
     this.stopTyping();
     clearTimeout(this.readTimer);
@@ -511,11 +513,19 @@ export class Panel {
     const top = seqs.length ? Math.max(...seqs) : 0;
     this.messages.setUnread(this.id, 0);
     if (top <= this.lastReadSent) return;
+    this.readPending = Math.max(this.readPending || 0, top);
     clearTimeout(this.readTimer);
-    this.readTimer = setTimeout(() => {
-      this.lastReadSent = Math.max(this.lastReadSent, top);
-      post(`conversations/${this.id}/read/`, { seq: top }).catch(() => {});
-    }, 300);
+    this.readTimer = setTimeout(() => this.flushRead(), 150);
+  }
+
+  /** Send the read marker now (collapsing, closing, leaving the page): a later load must agree. */
+  flushRead() {
+    clearTimeout(this.readTimer);
+    const seq = this.readPending || 0;
+    this.readPending = 0;
+    if (seq <= this.lastReadSent) return;
+    this.lastReadSent = seq;
+    api("POST", `conversations/${this.id}/read/`, { seq }, { keepalive: true }).catch(() => {});
   }
 
   refreshUnread() {

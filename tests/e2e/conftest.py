@@ -72,7 +72,8 @@ def live_server_url(django_db_setup, django_db_blocker) -> Iterator[str]:  # noq
         "DJANGO_DEBUG": "0",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "CSRF_TRUSTED_ORIGINS": base,
-        "PRESENCE_OFFLINE_GRACE_SECONDS": "1",
+        # Long enough that the tests' network cuts do not count as going offline (which leaves the space).
+        "PRESENCE_OFFLINE_GRACE_SECONDS": "8",
         "PYTHONUNBUFFERED": "1",
     }
     log_path = Path(tempfile.gettempdir()) / f"vo-e2e-server-{port}.log"
