@@ -6,6 +6,14 @@ from rest_framework.test import APIClient
 from tests.factories import CompanyFactory, SpaceFactory, UserFactory
 
 
+@pytest.fixture(autouse=True, scope="session")
+def fast_password_hasher():
+    """Tests create many users; a real password hash costs ~100 ms each and proves nothing here."""
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def company(db):
     return CompanyFactory(name="Acme", slug="acme")
