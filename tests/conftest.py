@@ -7,10 +7,14 @@ from tests.factories import CompanyFactory, SpaceFactory, UserFactory
 
 
 @pytest.fixture(autouse=True, scope="session")
-def fast_password_hasher():
-    """Tests create many users; a real password hash costs ~100 ms each and proves nothing here."""
+def fast_password_hasher(request):
+    """Tests create many users; a real password hash costs ~100 ms each and proves nothing here.
+    Not for browser runs: their server process must verify the hashes with the real hashers."""
     from django.conf import settings
 
+    markexpr = request.config.getoption("-m") or ""
+    if "e2e" in markexpr and "not e2e" not in markexpr:
+        return
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
