@@ -100,11 +100,11 @@ class OfficeConsumer(AsyncWebsocketConsumer):
         from presence import services as presence_services
 
         revs = await database_sync_to_async(messaging_selectors.subscribed_conversation_revs)(user)
-        for group in (user_group(self.user_id), company_group(self.company_id)):
-            await self.join_group(group)
-        for conversation_id, rev in revs.items():
-            self.floors[conversation_id] = rev
-            await self.join_group(conversation_group(conversation_id))
+        self.floors.update(revs)
+        groups = [user_group(self.user_id), company_group(self.company_id), *map(conversation_group, revs)]
+        # Concurrently: a process joins a layer group only for its first local member, but a user
+        # in hundreds of conversations should not wait for hundreds of round trips one by one.
+        await asyncio.gather(*(self.join_group(group) for group in groups))
         hello = {"user": self.user_id, "server_time": timezone.now().isoformat()}
         await self.send_frame({"type": "hello", "data": hello})
         waiting, self.before_hello = self.before_hello, None

@@ -134,6 +134,7 @@ class Hub:
         self.channel: str | None = None
         self.members: dict[str, set[OfficeConsumer]] = {}
         self.consumers: set[OfficeConsumer] = set()
+        self._joining: dict[str, asyncio.Future] = {}
         self._started = asyncio.Event()
         self._starting = False
         self._tasks: list[asyncio.Task] = []
@@ -162,13 +163,23 @@ class Hub:
         self._started.set()
 
     async def subscribe(self, group: str, consumer: OfficeConsumer) -> None:
+        """Add a local socket to a group; the process joins the layer group for its first one.
+        Returns once the process is in the layer group (a second socket waits for the first join)."""
         members = self.members.get(group)
         if members is None:
             members = self.members[group] = set()
             members.add(consumer)
-            await self.layer.group_add(group, self.channel)
+            joined = self._joining[group] = asyncio.get_running_loop().create_future()
+            try:
+                await self.layer.group_add(group, self.channel)
+            finally:
+                del self._joining[group]
+                joined.set_result(None)
         else:
             members.add(consumer)
+            joining = self._joining.get(group)
+            if joining is not None:
+                await asyncio.shield(joining)
 
     def unsubscribe(self, group: str, consumer: OfficeConsumer) -> None:
         # The layer membership is dropped lazily by maintenance: discarding now could race a
