@@ -14,11 +14,6 @@ from messaging.models import Conversation, Message
 from tests.factories import UserFactory, group_with
 
 
-@pytest.fixture(autouse=True)
-def fast_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def run_together(count: int, work: Callable[[int], object]) -> list:
     """Run work(i) in `count` threads released at once; returns results (or exceptions) by index."""
     barrier = threading.Barrier(count)

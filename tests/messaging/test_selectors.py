@@ -8,11 +8,6 @@ from tests.factories import SpaceFactory, group_with, post
 from virtual_office.errors import ServiceError
 
 
-@pytest.fixture(autouse=True)
-def fast_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def chat(alice, bob):
     return group_with(alice, bob, title="Team")

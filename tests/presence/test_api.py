@@ -7,11 +7,6 @@ from presence.models import Presence
 from tests.factories import SpaceFactory, UserFactory
 
 
-@pytest.fixture(autouse=True)
-def fast_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def connect(user, status: str = Presence.Status.ONLINE) -> Presence:
     """What an open socket does to presence (the socket itself is tested elsewhere)."""
     Presence.objects.filter(user=user).update(connected=True, status=status)

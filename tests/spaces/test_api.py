@@ -10,11 +10,6 @@ from spaces.models import Meeting, Space
 from tests.factories import SpaceFactory, UserFactory
 
 
-@pytest.fixture(autouse=True)
-def fast_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def url(space: Space, action: str = "") -> str:
     return f"/api/v1/spaces/{space.id}/" + (f"{action}/" if action else "")
 

@@ -10,11 +10,6 @@ from messaging.models import Conversation
 from tests.factories import SpaceFactory, UserFactory
 
 
-@pytest.fixture(autouse=True)
-def fast_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.mark.django_db(transaction=True)
 def test_ten_concurrent_first_requests_for_a_room_conversation_create_exactly_one():
     assert connection.vendor == "postgresql"

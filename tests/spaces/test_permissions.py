@@ -15,11 +15,6 @@ from spaces.permissions import can_enter, enterable_private_space_ids
 ROLES = ["anonymous", "member", "other", "admin", "foreign", "foreign_admin"]
 
 
-@pytest.fixture(autouse=True)
-def fast_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def foreign_admin(other_company):
     from tests.factories import UserFactory

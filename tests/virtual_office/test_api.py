@@ -14,12 +14,6 @@ TOKEN_URL = "/api/v1/auth/token/"
 
 
 @pytest.fixture(autouse=True)
-def fast_hashing(settings):
-    """Throttle tests log in dozens of times; the production hasher would take most of the run."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def private_throttle_cache(monkeypatch):
     """Each test counts login attempts in its own cache (the shared Redis cache serves other runs too)."""
     cache = LocMemCache(f"throttle-{uuid.uuid4()}", {})
