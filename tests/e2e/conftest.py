@@ -200,7 +200,18 @@ def open_office(browser, live_server_url: str) -> Iterator[Callable[..., OfficeP
         if errors:
             problems[office.user.username] = errors
         office.context.close()
+    settle_disconnects([office.user for office in opened])
     assert not problems, f"console errors in the browser: {problems}"
+
+
+def settle_disconnects(users: list, timeout: float = 5.0) -> None:
+    """Let the server finish closing the pages' sockets before the test database is flushed, so its
+    disconnect writes do not contend with the flush."""
+    from presence.models import Connection
+
+    deadline = time.monotonic() + timeout
+    while Connection.objects.filter(user__in=users).exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 class SocketValve:
