@@ -12,7 +12,7 @@ from messaging.api.serializers import MessageOut
 from virtual_office import shared_state
 from virtual_office.consumers import socket_action
 from virtual_office.errors import ServiceError
-from virtual_office.realtime import Hub, hub_job, realtime_setting
+from virtual_office.realtime import Hub, conversation_group, hub_job, realtime_setting
 
 if TYPE_CHECKING:
     from virtual_office.consumers import OfficeConsumer
@@ -58,13 +58,17 @@ async def message_send(consumer: OfficeConsumer, frame: dict) -> dict:
 
 
 @database_sync_to_async
-def _check_write(user: Any, conversation_id: int) -> None:
-    permissions.access_conversation(user, conversation_id, write=True)
+def _access(user: Any, conversation_id: int, write: bool) -> None:
+    permissions.access_conversation(user, conversation_id, write=write)
 
 
-@database_sync_to_async
-def _check_read(user: Any, conversation_id: int) -> None:
-    permissions.access_conversation(user, conversation_id)
+async def _check(consumer: OfficeConsumer, conversation_id: int, *, write: bool) -> None:
+    """Active participants may read and write; the socket knows that without a query, because it is
+    in the conversation's group exactly while the user is one (join / leave controls keep it so).
+    Anyone else goes through the full check (room readers, or a NotFound)."""
+    if conversation_group(conversation_id) in consumer.joined:
+        return
+    await _access(consumer.user, conversation_id, write)
 
 
 @socket_action("typing")
@@ -75,7 +79,7 @@ async def typing(consumer: OfficeConsumer, frame: dict) -> None:
         raise ServiceError("invalid_state", "`state` must be start or stop.")
     timers = consumer.typing_timers
     if state == "start" and conversation_id not in timers:
-        await _check_write(consumer.user, conversation_id)
+        await _check(consumer, conversation_id, write=True)
     elif state == "stop" and conversation_id not in timers:
         return None
     timer = timers.pop(conversation_id, None)
@@ -103,7 +107,7 @@ def _watch_member(consumer: OfficeConsumer) -> str:
 @socket_action("watch")
 async def watch(consumer: OfficeConsumer, frame: dict) -> dict:
     conversation_id = _conversation_id(frame)
-    await _check_read(consumer.user, conversation_id)
+    await _check(consumer, conversation_id, write=False)
     consumer.watching.add(conversation_id)
     await shared_state.watch_add(conversation_id, _watch_member(consumer))
     watchers = await shared_state.watchers(conversation_id)

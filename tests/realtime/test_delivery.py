@@ -203,6 +203,12 @@ async def test_participant_changes_apply_at_once(sockets, alice, bob, carol, api
     got = await collect_all(sockets)
     assert types(got["alice"]) == types(got["carol"]) == ["message.created"]
     assert got["bob"] == [] and got["mallory"] == []
+    # Nor may bob's open socket act in it any more.
+    typing = {"action": "typing", "ref": "t", "conversation": conversation.id, "state": "start"}
+    await sockets["bob"].send_json_to(typing)
+    (error,) = await collect(sockets["bob"])
+    assert error["type"] == "error" and error["error"]["code"] == "not_found"
+    assert "typing" not in types(await collect(sockets["alice"], quiet=0.2))
 
     # And back: bob returns, carol leaves.
     response = await db_call(
