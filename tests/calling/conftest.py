@@ -58,6 +58,7 @@ def _free_ports(count: int) -> list[int]:
     ports = []
     for port in SERVER_PORTS:
         with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as daphne does: TIME_WAIT is fine
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError:
