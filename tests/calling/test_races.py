@@ -11,6 +11,8 @@ from django.utils import timezone
 from calling import services
 from calling.models import Call
 from messaging.models import Message
+from spaces import services as space_services
+from spaces.models import Space
 from tests.calling.conftest import set_presence
 from tests.factories import CompanyFactory, UserFactory
 from virtual_office.errors import ServiceError
@@ -127,3 +129,22 @@ def test_parallel_sweeps_announce_each_call_once(people, monkeypatch):
     missed = [m["event"]["data"]["id"] for g, m in sent if m.get("event", {}).get("type") == "call.missed"]
     assert sorted(missed) == sorted(ids * 2)  # one event per call to each of the two people
     assert Message.objects.filter(system__event="call_missed").count() == 12
+
+
+def test_teleport_accept_against_decline_one_wins(people):
+    inviter, invitee = people[:2]
+    space = Space.objects.create(company=inviter.company, name="Deck", capacity=4)
+    for _ in range(3):
+        teleport = services.teleport_create(actor=inviter, invitee_id=invitee.id, space_id=space.id)
+        accepted, declined = race(
+            lambda t=teleport: services.teleport_accept(actor=invitee, teleport=t),
+            lambda t=teleport: services.teleport_decline(actor=invitee, teleport=t),
+        )
+        teleport.refresh_from_db()
+        if teleport.state == "accepted":
+            assert declined.code == "already_accepted"
+            invitee.presence.refresh_from_db()
+            assert invitee.presence.current_space_id == space.id
+            space_services.space_leave(actor=invitee)
+        else:
+            assert teleport.state == "declined" and accepted.code == "teleport_declined"
