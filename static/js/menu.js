@@ -48,6 +48,7 @@ export class AvatarMenu {
       return;
     }
     if (ticket !== this.loading) return; // a later click won
+    const focusedAction = this.popover.contains(document.activeElement) ? document.activeElement.dataset.action : null;
     if (this.opener && this.opener !== avatar) this.opener.setAttribute("aria-expanded", "false");
     this.opener = avatar;
     // The partial is our own server-rendered, auto-escaped template.
@@ -59,7 +60,11 @@ export class AvatarMenu {
     avatar?.setAttribute("aria-expanded", "true");
     this.position(avatar);
     const items = this.items();
-    if (items.length && !keepFocus) this.focusItem(items.findIndex((item) => !this.isDisabled(item)));
+    if (keepFocus && focusedAction) {
+      // Re-rendered under the keyboard user: stay on the same item.
+      const same = items.findIndex((item) => item.dataset.action === focusedAction);
+      if (same >= 0) this.focusItem(same);
+    } else if (items.length && !keepFocus) this.focusItem(Math.max(0, items.findIndex((item) => !this.isDisabled(item))));
     else if (!items.length) {
       this.popover.tabIndex = -1;
       this.popover.focus();

@@ -195,6 +195,7 @@ export class Panel {
       this.renderHistoryStatus();
       this.scrollToBottom();
       this.markRead();
+      this.fillViewport();
     } catch (error) {
       this.parts.history.textContent = `Messages could not be loaded: ${error.message}`;
     }
@@ -498,6 +499,15 @@ export class Panel {
     } finally {
       this.loadingOlder = false;
       this.renderHistoryStatus();
+    }
+    this.fillViewport();
+  }
+
+  /** A first page that does not fill the panel cannot be scrolled up: load more by itself. */
+  fillViewport() {
+    const s = this.parts.scroller;
+    if (this.hasMore && !this.collapsed && s.clientHeight > 0 && s.scrollHeight <= s.clientHeight + 4) {
+      setTimeout(() => this.loadOlder(), 0);
     }
   }
 

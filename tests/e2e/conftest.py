@@ -111,6 +111,31 @@ def live_server_url(django_db_setup, django_db_blocker) -> Iterator[str]:  # noq
         log.close()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def flush_survives_deadlocks():  # noqa: ANN201
+    """The server process keeps working after a test ends (closing sockets, settling presence), and
+    the database flush between tests can deadlock with it; PostgreSQL then aborts the flush. Retry it."""
+    from django.core.management.base import CommandError
+    from django.core.management.commands import flush
+    from django.db import OperationalError
+
+    original = flush.Command.handle
+
+    def handle(self, **options):  # noqa: ANN001, ANN003, ANN202
+        for attempt in range(6):
+            try:
+                return original(self, **options)
+            except CommandError as error:
+                cause = error.__cause__
+                if not (isinstance(cause, OperationalError) and "deadlock" in str(cause)) or attempt == 5:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+
+    flush.Command.handle = handle
+    yield
+    flush.Command.handle = original
+
+
 @pytest.fixture(autouse=True)
 def events_reach_the_server(monkeypatch):  # noqa: ANN001, ANN201
     """Writes made by the test itself publish their events to Redis like the server's would.
@@ -150,10 +175,14 @@ class OfficePage:
     allowed: list[str] = field(default_factory=list)
 
     def wait_connected(self, timeout: float = 10_000) -> None:
-        self.page.wait_for_function(
-            "() => window.office && window.office.socket.state === 'open' && window.office.socket.everOpened",
-            timeout=timeout,
-        )
+        try:
+            self.page.wait_for_function(
+                "() => window.office && window.office.socket.state === 'open' && window.office.socket.everOpened",
+                timeout=timeout,
+            )
+        except Exception as error:
+            state = self.page.evaluate("() => window.office ? window.office.socket.state : 'no window.office'")
+            raise AssertionError(f"the page never connected ({state}); browser errors: {self.errors}") from error
 
     def allow(self, fragment: str) -> None:
         """Console errors containing `fragment` are expected in this test (e.g. a 409 the UI shows)."""
@@ -182,7 +211,11 @@ def open_office(browser, live_server_url: str) -> Iterator[Callable[..., OfficeP
         context = browser.new_context(viewport={"width": width, "height": height}, base_url=live_server_url)
         context.add_cookies([{"name": "sessionid", "value": session_cookie(user), "url": live_server_url}])
         page = context.new_page()
-        page.set_default_timeout(8_000)
+        # Every violation of the page's Content-Security-Policy is recorded (and logged as an error).
+        page.add_init_script(
+            "window.__csp = []; document.addEventListener('securitypolicyviolation',"
+            " (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
+        )
         office = OfficePage(page=page, context=context, user=user)
         page.on("console", lambda message: message.type == "error" and office.errors.append(message.text))
         page.on("pageerror", lambda error: office.errors.append(f"pageerror: {error}"))

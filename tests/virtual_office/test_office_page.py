@@ -45,6 +45,9 @@ def test_office_renders_my_company_only(alice, bob, mallory, space, other_compan
     html = response.content.decode()
     assert "Lounge" in html and "Globex vault" not in html and "Mallory" not in html
     assert response["Cache-Control"] == "no-store"
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'self';" in policy and "style-src 'self';" in policy
+    assert "connect-src 'self' ws://testserver" in policy and "unsafe" not in policy
     assert "csrftoken" in response.cookies
     # Bob is drawn in the lounge; Alice, in no space, in the side list.
     assert re.search(rf'data-space="{space.id}"[\s\S]*data-user="{bob.id}"', html)
