@@ -424,8 +424,15 @@ class Invitations {
   }
 
   async hangUp(session) {
-    if (session.ended) return;
-    const call = await this.act(`calls/${session.call.id}/end/`);
+    if (session.ended || session.hangingUp) return;
+    session.hangingUp = true;
+    let call = null;
+    try {
+      call = await post(`calls/${session.call.id}/end/`);
+    } catch (error) {
+      // Both hung up at once: the other side's end won, and its call.ended says so.
+      if (error.code !== "call_ended") this.toast(error.message, { kind: "error" });
+    }
     // The call.ended event tidies up too; this covers a socket that is down right now.
     this.endSession(call || session.call);
   }
@@ -436,16 +443,17 @@ class Invitations {
     this.session = null;
     session.finish(call);
     this.lastEnded = { id: call.id, state: call.state, duration_seconds: call.duration_seconds };
+    // Once per session, whichever comes first: my own hang-up's answer or the call.ended event.
+    if (call.state === "ended") {
+      const names = { [call.caller.id]: call.caller.name, [call.callee.id]: call.callee.name };
+      const who = call.ended_by === this.me.id ? "you" : names[call.ended_by] || "the other side";
+      this.toast(`Call ended by ${who} (${clock(call.duration_seconds || 0)}).`, { kind: "info", title: "Call ended" });
+    }
   }
 
   onCallEnded(call) {
     this.closeToast(`call:${call.id}`);
-    const mine = this.session && this.session.call.id === call.id;
     this.endSession(call);
-    if (mine) {
-      const who = call.ended_by === this.me.id ? "You" : (call.ended_by === call.caller.id ? call.caller.name : call.callee.name);
-      this.toast(`Call ended by ${who} (${clock(call.duration_seconds || 0)}).`, { kind: "info", title: "Call ended" });
-    }
   }
 
   onCallOver(call, how) {

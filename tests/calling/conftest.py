@@ -41,12 +41,6 @@ def ring(online):
     return ring
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """The factories set passwords; PBKDF2 would make each test's setup take a second."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 # -- real server processes -----------------------------------------------------------------------
 
 SERVER_PORTS = range(
