@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from calling.models import Call
 from presence.models import Presence
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, OfficePage, session_cookie
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, OfficePage, session_cookie, settle_disconnects
 from tests.factories import SpaceFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -44,6 +44,10 @@ def open_call_page(media_browser, live_server_url: str) -> Iterator[Callable[...
         context.add_cookies([{"name": "sessionid", "value": session_cookie(user), "url": live_server_url}])
         page = context.new_page()
         page.set_default_timeout(10_000)
+        page.add_init_script(
+            "window.__csp = []; document.addEventListener('securitypolicyviolation',"
+            " (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
+        )
         office = OfficePage(page=page, context=context, user=user)
         page.on("console", lambda message: message.type == "error" and office.errors.append(message.text))
         page.on("pageerror", lambda error: office.errors.append(f"pageerror: {error}"))
@@ -56,7 +60,12 @@ def open_call_page(media_browser, live_server_url: str) -> Iterator[Callable[...
     yield open_page
     problems = {o.user.username: o.unexpected_errors() for o in opened if o.unexpected_errors()}
     for office in opened:
+        # The call view styles itself through the CSSOM, which a strict style-src allows.
+        violations = office.page.evaluate("() => window.__csp")
+        if violations:
+            problems.setdefault(office.user.username, []).extend(f"CSP: {v}" for v in violations)
         office.context.close()
+    settle_disconnects([office.user for office in opened])
     assert not problems, f"console errors in the browser: {problems}"
 
 
