@@ -2,7 +2,8 @@
 
 Invitation events are sent after commit (`send_event_on_commit`), so a rolled-back accept or a lost
 race sends nothing. The services call `call_changed` / `teleport_changed` themselves, right after the
-conditional UPDATE they won: `QuerySet.update()` fires no post_save for a signal receiver to see. `call.signal` is ephemeral (WebRTC offer / answer / ICE): relayed at once, never stored.
+conditional UPDATE they won: `QuerySet.update()` fires no post_save for a signal receiver to see.
+`call.signal` is ephemeral (WebRTC offer / answer / ICE): relayed at once, never stored.
 """
 
 from __future__ import annotations

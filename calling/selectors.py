@@ -12,7 +12,7 @@ HISTORY_LIMIT = 100
 
 
 def call_list(*, user: User, limit: int = 50, before: int | None = None) -> list[Call]:
-    """My calls, made and received, newest first; keyset paging by id (`before`). Two queries at most."""
+    """My calls, made and received, newest first; keyset paging by id (`before`). One query."""
     qs = (
         Call.objects.filter(Q(caller=user) | Q(callee=user), company_id=user.company_id)
         .select_related("caller", "callee")

@@ -106,6 +106,8 @@ async def test_signal_reaches_only_the_other_party(trio):
     [
         ({"call": "1", "payload": OFFER}, "invalid_call"),
         ({"call": True, "payload": OFFER}, "invalid_call"),
+        ({"call": 2**70, "payload": OFFER}, "invalid_call"),
+        ({"call": -1, "payload": OFFER}, "invalid_call"),
         ({"payload": OFFER}, "invalid_call"),
         ({"call": THE_CALL}, "invalid_payload"),
         ({"call": THE_CALL, "payload": "offer"}, "invalid_payload"),
