@@ -131,3 +131,27 @@ async def test_teleport_expires_on_its_own(servers):
         assert status == 409 and refusal["code"] == "teleport_expired"
     state = await database_sync_to_async(lambda: Teleport.objects.get(pk=teleport["id"]).state)()
     assert state == "expired"
+
+
+async def test_signal_crosses_processes_to_the_other_party_only(servers):
+    (alice, alice_token), (bob, bob_token), (carol, carol_token) = await _people(3)
+    async with (
+        Client(servers[0], alice_token, alice) as ws_alice,
+        Client(servers[1], bob_token, bob) as ws_bob,
+        Client(servers[1], carol_token, carol) as ws_carol,
+    ):
+        body = {"callee": bob.id, "kind": "video"}
+        status, call = await api("POST", f"{servers[0]}/api/v1/calls/", alice_token, body)
+        assert status == 201, call
+        status, _ = await api("POST", f"{servers[1]}/api/v1/calls/{call['id']}/accept/", bob_token)
+        assert status == 200
+        offer = {"type": "offer", "sdp": "v=0\r\n"}
+        await ws_alice.ws.send(json.dumps({"action": "call.signal", "ref": 1, "call": call["id"], "payload": offer}))
+        _, relayed = await ws_bob.wait_for("call.signal")
+        assert relayed["data"] == {"call": call["id"], "from": alice.id, "payload": offer}
+        await ws_carol.ws.send(json.dumps({"action": "call.signal", "ref": 2, "call": call["id"], "payload": offer}))
+        _, error = await ws_carol.wait_for("error")
+        assert error["error"]["code"] == "call_not_found"
+        await asyncio.sleep(0.5)
+        assert not ws_carol.of_type("call.signal") and not ws_alice.of_type("call.signal")
+        assert len(ws_bob.of_type("call.signal")) == 1
