@@ -127,6 +127,16 @@ async def stop_watching(consumer: OfficeConsumer, conversation_id: int) -> list[
     return watchers
 
 
+async def socket_closed(consumer: OfficeConsumer) -> None:
+    """A closed socket stops typing (the others hear `stop`) and stops watching."""
+    for conversation_id in list(consumer.typing_timers):
+        if conversation_id not in consumer.watching:
+            consumer.typing_timers.pop(conversation_id).cancel()
+            await events.typing_relay(conversation_id=conversation_id, user_id=consumer.user_id, state="stop")
+    for conversation_id in list(consumer.watching):
+        await stop_watching(consumer, conversation_id)
+
+
 @socket_action("unwatch")
 async def unwatch(consumer: OfficeConsumer, frame: dict) -> dict:
     conversation_id = _conversation_id(frame)

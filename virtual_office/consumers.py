@@ -119,13 +119,10 @@ class OfficeConsumer(AsyncWebsocketConsumer):
             return
         self.closed = True
         self.hub.unregister(self)
-        for timer in self.typing_timers.values():
-            timer.cancel()
         from messaging import handlers as messaging_handlers
         from presence import services as presence_services
 
-        for conversation_id in list(self.watching):
-            await messaging_handlers.stop_watching(self, conversation_id)
+        await messaging_handlers.socket_closed(self)
         await database_sync_to_async(presence_services.connection_close)(
             user_id=self.user_id, channel_name=self.channel_name
         )

@@ -336,3 +336,17 @@ async def test_heartbeat_keeps_rows_fresh_and_sweep_settles_dead_processes(alice
     await asyncio.sleep(0.6)
     assert await db_call(lambda: Connection.objects.filter(user=alice).exists())
     await close_all(socket, watcher)
+
+
+async def test_closing_a_typing_socket_stops_its_typing(group, alice, bob, settings):
+    settings.TYPING_EXPIRES_SECONDS = 60  # not the expiry: the close
+    typist, reader = await connect(alice), await connect(bob)
+    await reader.send_json_to({"action": "watch", "ref": "w", "conversation": group.id})
+    await wait_for(reader, "ack")
+    # alice types without having the conversation open as a watcher.
+    await typist.send_json_to({"action": "typing", "conversation": group.id, "state": "start"})
+    assert (await wait_for(reader, "typing"))["data"]["state"] == "start"
+    await typist.disconnect()
+    stop = await wait_for(reader, "typing", timeout=3)
+    assert stop["data"] == {"conversation": group.id, "user": alice.id, "state": "stop"}
+    await close_all(reader)
