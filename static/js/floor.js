@@ -10,6 +10,7 @@ const KIND_LABELS = {
   stage: "Stage",
 };
 const NARROW = window.matchMedia("(max-width: 760px)");
+const MIN_SCALE = 0.66;
 const SPACE_STATUS_LABELS = { available: "Available", in_use: "In use", closed: "Closed" };
 
 export function paintAvatar(element, person) {
@@ -56,6 +57,7 @@ export class Floor {
       // Narrow windows list the spaces as cards (see office.css) instead of drawing the map.
       this.root.style.transform = "";
       this.viewport.style.height = "";
+      this.viewport.classList.remove("is-scrollable");
       this.scale = 1;
       return;
     }
@@ -68,9 +70,11 @@ export class Floor {
     this.root.style.width = `${width}px`;
     this.root.style.height = `${height}px`;
     const available = this.viewport.clientWidth - 2;
-    const scale = available > 0 ? Math.min(1, available / width) : 1;
+    // Shrink a big floor to fit, but not past legibility: below that the floor scrolls sideways.
+    const scale = available > 0 ? Math.max(MIN_SCALE, Math.min(1, available / width)) : 1;
     this.root.style.transform = scale < 1 ? `scale(${scale})` : "";
     this.viewport.style.height = `${Math.ceil(height * scale) + 2}px`;
+    this.viewport.classList.toggle("is-scrollable", width * scale > available + 1);
     this.scale = scale;
   }
 

@@ -143,6 +143,7 @@ export class Panel {
     button.hidden = !space || space.status === "closed";
     if (!space) return;
     button.textContent = space.meeting ? "End meeting" : "Start meeting";
+    this.parts.leave.title = `Leave ${space.name}`;
     button.title = space.meeting ? `End “${space.meeting.title}”` : "Start a meeting in this space";
     if (space.meeting) this.parts.meetingForm.hidden = true;
   }
@@ -603,10 +604,18 @@ export class Panel {
     const container = this.parts.watchers;
     container.replaceChildren();
     if (!this.watchers.length) return;
-    const label = document.createElement("span");
-    label.className = "watchers-label";
-    label.textContent = "Here now";
+    const label = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    label.setAttribute("class", "watchers-label icon");
+    label.setAttribute("viewBox", "0 0 24 24");
+    label.setAttribute("width", "16");
+    label.setAttribute("height", "16");
     label.setAttribute("aria-hidden", "true");
+    const eye = document.createElementNS("http://www.w3.org/2000/svg", "path");
+    eye.setAttribute("d", "M1 12s4-8 11-8 11 8 11 8-4 8-11 8-11-8-11-8zm11 3a3 3 0 1 0 0-6 3 3 0 0 0 0 6z");
+    eye.setAttribute("fill", "none");
+    eye.setAttribute("stroke", "currentColor");
+    eye.setAttribute("stroke-width", "2");
+    label.append(eye);
     container.append(label);
     const names = [];
     for (const id of this.watchers.slice(0, 4)) {
