@@ -165,6 +165,15 @@ def _readable(user: Any, conversation_ids: list[int]) -> None:
 
 @socket_action("resume")
 async def resume(consumer: OfficeConsumer, frame: dict) -> dict:
+    """`{"conversations": {id: last_rev}}`: for each, every message changed after last_rev, once, at
+    its latest state (`message.created` if it is new to the client, else `.updated` / `.deleted`),
+    in rev order; then `resumed` with the rev reached per conversation, then the ack. Live events
+    that arrive meanwhile are held and follow without repeats.
+
+    Live events may already have gone out on this socket before the resume request arrived (a new
+    socket starts at the current rev), and the replay repeats them. A client therefore keeps
+    messages by id and applies a frame only if its rev is newer than the message's: that never
+    loses and never duplicates a message."""
     wanted = frame.get("conversations")
     if not isinstance(wanted, dict) or len(wanted) > MAX_RESUME_CONVERSATIONS:
         raise ServiceError(
