@@ -215,7 +215,9 @@ def test_full_space_says_why_in_a_toast(open_office, alice, bob, focus_pod):
     b.allow("409")  # the browser logs the refused request; the page turns it into a toast
     enter(a, focus_pod)
     expect(space_of(b, focus_pod).locator("[data-role=count]")).to_have_text("1")
-    space_of(b, focus_pod).locator("[data-role=enter]").click()
+    # Keyboard users reach a space's button and press Enter.
+    space_of(b, focus_pod).locator("[data-role=enter]").focus()
+    b.page.keyboard.press("Enter")
     expect(b.page.locator(".toast-error")).to_contain_text("Focus pod is full")
     expect(space_of(b, focus_pod).locator(f'.avatar[data-user="{bob.id}"]')).to_have_count(0)
 
