@@ -249,9 +249,12 @@ def settle_disconnects(users: list, timeout: float = 5.0) -> None:
 
 class SocketValve:
     """Sits between a page and the server's /ws/ (Playwright WebSocket routing): can hold the page's
-    frames of chosen actions, or cut the connection and refuse new ones until restored."""
+    frames of chosen actions, drop the server's frames of chosen types, or cut the connection and
+    refuse new ones until restored."""
 
     def __init__(self) -> None:
+        self.drop_types: dict[str, int] = {}  # server frame type -> how many more to drop
+        self.dropped: list[str] = []
         self.hold_actions: set[str] = set()
         self.held: list[tuple[object, str]] = []
         self.routes: list[tuple[object, object]] = []
@@ -279,6 +282,22 @@ class SocketValve:
                 server.send(message)
 
         route.on_message(from_page)
+
+        def from_server(message: str | bytes) -> None:
+            import json
+
+            try:
+                kind = json.loads(message).get("type")
+            except (ValueError, AttributeError):
+                kind = None
+            if self.drop_types.get(kind, 0) > 0:
+                # Lost on the way, as an at-most-once channel layer may lose it.
+                self.drop_types[kind] -= 1
+                self.dropped.append(message)
+                return
+            route.send(message)
+
+        server.on_message(from_server)
 
     def release(self) -> None:
         held, self.held = self.held, []

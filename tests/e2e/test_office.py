@@ -254,6 +254,26 @@ def test_slow_socket_shows_pending_then_confirmed_once(open_office, alice, bob, 
     assert room_panel(a).locator(".message:not(.system)").last.get_attribute("data-id")
 
 
+def test_a_lost_event_is_noticed_and_fetched_again(open_office, alice, bob, lounge):
+    valve = SocketValve()
+    a = open_office(alice, route=valve)
+    b = open_office(bob)
+    enter(a, lounge)
+    enter(b, lounge)
+    valve.drop_types["message.created"] = 1
+    send(b, "lost on the way")
+    expect(room_panel(b).locator(".message.is-pending")).to_have_count(0)
+    a.page.wait_for_timeout(300)
+    assert len(valve.dropped) == 1
+    expect(user_messages(room_panel(a), "lost on the way")).to_have_count(0)
+    send(b, "the next one")  # its rev is one too far ahead: A resumes from what it has
+    expect(user_messages(room_panel(a), "lost on the way")).to_have_count(1)
+    expect(user_messages(room_panel(a), "the next one")).to_have_count(1)
+    bodies = room_panel(a).locator(".message:not(.system) .message-body").all_text_contents()
+    assert bodies == ["lost on the way", "the next one"]
+    assert a.page.evaluate("() => window.office.socket.stats.gaps") >= 1
+
+
 def test_failed_send_stays_with_retry(open_office, alice, bob, lounge):
     a = open_office(alice)
     enter(a, lounge)
