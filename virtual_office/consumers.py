@@ -232,8 +232,14 @@ class OfficeConsumer(AsyncWebsocketConsumer):
                     await self.deliver(text, conversation_id, rev)
 
     async def send_frame(self, frame: dict) -> None:
-        if not self.closed:
-            await self.send(text_data=orjson.dumps(frame).decode())
+        if self.closed:
+            return
+        text = orjson.dumps(frame).decode()
+        if self.before_hello is not None and frame.get("type") != "hello":
+            # A replay started by a join that arrived while connecting: after `hello`, as it is.
+            self.before_hello.append((text, None, None))
+            return
+        await self.send(text_data=text)
 
     # -- client frames ---------------------------------------------------------------------------
 
