@@ -45,6 +45,8 @@ def servers(django_db_setup):
 def make_people() -> dict[str, Any]:
     company = CompanyFactory()
     people = {name: UserFactory(company=company, username=f"{name}-{company.id}") for name in ("alice", "bob")}
+    people["alice"].is_company_admin = True  # may change the group's participants
+    people["alice"].save()
     people["mallory"] = UserFactory(company=CompanyFactory())
     tokens = {name: Token.objects.create(user=user).key for name, user in people.items()}
     conversation = group_with(people["alice"], people["bob"])
@@ -148,6 +150,35 @@ async def test_message_through_one_process_reaches_sockets_on_the_other(servers)
     assert [f["type"] for f in await frames_within(mallory_on_b, 0.5) if f["type"].startswith("message.")] == []
     for socket in (bob_on_b, alice_on_a, mallory_on_b):
         await socket.close()
+
+
+async def test_participant_removed_on_one_process_stops_receiving_on_the_other(servers):
+    a, b = servers
+    data = await make_people()
+    conversation_id = data["conversation"].id
+    alice_key, bob_key = data["tokens"]["alice"], data["tokens"]["bob"]
+    bob_on_b = await open_socket(b, bob_key)
+
+    def post(body: str) -> None:
+        status, _ = rest(a, alice_key, "POST", f"conversations/{conversation_id}/messages/", {"body": body})
+        assert status == 201
+
+    status, _ = await asyncio.to_thread(
+        rest, a, alice_key, "PATCH", f"conversations/{conversation_id}/", {"participants": []}
+    )
+    assert status == 200
+    await asyncio.to_thread(post, "bob cannot read this")
+    frames = await frames_within(bob_on_b, 1.0)
+    assert [f for f in frames if f["type"].startswith("message.")] == []
+
+    status, _ = await asyncio.to_thread(
+        rest, a, alice_key, "PATCH", f"conversations/{conversation_id}/", {"participants": [data["users"]["bob"].id]}
+    )
+    assert status == 200
+    await asyncio.to_thread(post, "welcome back")
+    frame = await next_of(bob_on_b, "message.created")
+    assert frame["data"]["body"] == "welcome back"
+    await bob_on_b.close()
 
 
 async def test_presence_goes_offline_only_when_the_last_socket_on_any_process_closes(servers):
