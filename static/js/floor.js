@@ -27,6 +27,7 @@ export class Floor {
     this.wanderers = document.getElementById("wanderers");
     this.spaces = new Map(office.data.spaces.map((space) => [space.id, space]));
     this.enterable = new Set(office.data.enterable);
+    this.spaceStamps = new Map(); // space id -> when a live event last touched it
     this.spaceTemplate = document.getElementById("space-template");
     this.avatarTemplate = document.getElementById("avatar-template");
     for (const element of document.querySelectorAll(".avatar[data-colour]")) paintAvatar(element);
@@ -34,9 +35,10 @@ export class Floor {
     this.layout();
     window.addEventListener("resize", () => this.layout());
     this.root.addEventListener("click", (event) => this.onClick(event));
-    office.socket.on("presence.updated", (data) => this.applyPresence(data));
-    office.socket.on("space.created", (data) => this.applySpace(data));
-    office.socket.on("space.updated", (data) => this.applySpace(data));
+    // Live events stamp what they touch, so an older snapshot (reconcile) never undoes them.
+    office.socket.on("presence.updated", (data) => this.applyPresence(data, { live: true }));
+    office.socket.on("space.created", (data) => this.applySpace(data, { live: true }));
+    office.socket.on("space.updated", (data) => this.applySpace(data, { live: true }));
     office.socket.on("space.deleted", (data) => this.removeSpace(data.id));
     this.refreshCounts();
     this.markMine();
@@ -84,8 +86,9 @@ export class Floor {
     return this.root.querySelector(`.space[data-space="${Number(id)}"]`);
   }
 
-  applySpace(space) {
+  applySpace(space, { live = false } = {}) {
     if (!space || space.id === undefined) return;
+    if (live) this.spaceStamps.set(space.id, performance.now());
     this.spaces.set(space.id, space);
     let element = this.spaceElement(space.id);
     if (!element) {
@@ -111,8 +114,9 @@ export class Floor {
     meeting.hidden = !space.meeting;
     element.querySelector("[data-role=meeting-title]").textContent = space.meeting ? space.meeting.title : "";
     this.place(element);
-    // Occupants follow presence events; a space event carries the server's list, so trust it too.
-    for (const userId of space.occupants || []) {
+    // Occupants follow presence events; a live space event carries the server's list, so trust it
+    // too (a snapshot's list is not: reconcile applies people from their own, fresher-checked list).
+    for (const userId of live ? space.occupants || [] : []) {
       const person = this.office.people.get(userId);
       if (person && person.current_space !== space.id) {
         person.current_space = space.id;
@@ -225,12 +229,13 @@ export class Floor {
     this.wanderers.insertBefore(row, after || null);
   }
 
-  applyPresence(data) {
+  applyPresence(data, { live = false } = {}) {
     const person = this.office.people.get(data.user);
     if (!person) {
       this.learnPeople();
       return;
     }
+    if (live) person.stamp = performance.now();
     const moved = person.current_space !== data.current_space;
     person.status = data.status;
     person.current_space = data.current_space;
@@ -273,15 +278,19 @@ export class Floor {
   }
 
   /** Replace everyone's state with a fresh copy from the server (after each socket hello). */
-  reconcile(people, spaces) {
-    for (const space of spaces) this.applySpace(space);
+  reconcile(people, spaces, asked = 0) {
+    const fresher = (stamp) => stamp !== undefined && stamp > asked;
+    for (const space of spaces) if (!fresher(this.spaceStamps.get(space.id))) this.applySpace(space);
     const known = new Set(spaces.map((s) => s.id));
-    for (const id of [...this.spaces.keys()]) if (!known.has(id)) this.removeSpace(id);
+    for (const id of [...this.spaces.keys()]) {
+      if (!known.has(id) && !fresher(this.spaceStamps.get(id))) this.removeSpace(id);
+    }
     for (const person of people) {
       if (!this.office.people.has(person.id)) {
         this.office.people.set(person.id, { ...person });
         this.moveAvatar(this.office.people.get(person.id));
       }
+      if (fresher(this.office.people.get(person.id).stamp)) continue; // a live event said more
       this.applyPresence({
         user: person.id, status: person.status, current_space: person.current_space, last_seen: person.last_seen,
       });

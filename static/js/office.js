@@ -50,18 +50,22 @@ class Office {
       if (error.code === "rate_limited") toast("Slow down a little: too many actions at once.", { kind: "error" });
     });
     this.socket.connect();
-    this.messages.start();
     this.loadInvitations();
   }
 
   async onHello(data) {
-    if (!data.reconnected) return;
-    // Whatever happened while we were away: refetch the floor (messages resume by themselves).
+    if (!data.reconnected) {
+      // Connect before loading: from the hello on, every change reaches this tab, so what the
+      // conversation list and the floor load now cannot miss anything in between.
+      this.messages.start();
+    }
+    // The page was rendered before the socket existed (or we were away): refetch the floor.
     const wasIn = this.spaceBeforeDrop;
     this.spaceBeforeDrop = null;
     try {
+      const asked = performance.now();
       const [people, spaces] = await Promise.all([get("users/"), get("spaces/")]);
-      this.floor.reconcile(people, spaces);
+      this.floor.reconcile(people, spaces, asked);
     } catch (error) {
       return; // the next reconnect tries again; the socket keeps the floor live meanwhile
     }
