@@ -356,7 +356,8 @@ export class Panel {
       const failed = pendingState === "failed";
       element.classList.add(failed ? "is-failed" : "is-pending");
       element.setAttribute("aria-busy", String(!failed));
-      state.textContent = failed ? "Not sent." : "Sending…";
+      const reason = failed && this.pending.get(message.client_id)?.error?.message;
+      state.textContent = failed ? `Not sent${reason ? `: ${reason}` : "."}` : "Sending…";
       if (failed) {
         const retry = document.createElement("button");
         retry.type = "button";

@@ -280,6 +280,7 @@ def test_failed_send_stays_with_retry(open_office, alice, bob, lounge):
     send(a, "x" * 10_001)  # over the length limit: the server refuses it
     failed = room_panel(a).locator(".message.is-failed")
     expect(failed).to_have_count(1)
+    expect(failed.locator("[data-role=state]")).to_contain_text("Not sent: ")
     expect(failed.locator("[data-act=retry]")).to_be_visible()
     client_id = failed.get_attribute("data-client-id")
     failed.locator("[data-act=retry]").click()
