@@ -53,16 +53,25 @@ TARGETS = {
     "deliveries_per_second": 30_000.0,
     "bytes_per_idle_socket": 50 * 1024,
 }
+# Handshakes in flight per client process. Opening sockets is bound by the server's one database
+# thread; more in flight only makes handshakes wait past daphne's 5 s handshake timeout.
+CONNECT_CONCURRENCY = 8
+APP = os.environ.get("BENCH_ASGI_APP", "virtual_office.asgi:application")  # experiments only
 BODY = "Benchmark message: the quarterly review moved to room 4B at 3 pm, bring the slides please."
 SERVERS = {
     "daphne": lambda port: [str(VENV_BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "-v", "0",
-                            "virtual_office.asgi:application"],
+                            APP],
     # uvloop + httptools are picked automatically (installed with uvicorn[standard]); no lifespan
     # (Django's ASGI handler has none); no permessage-deflate: the hub encodes a frame once for all
     # sockets, compression would redo work per socket (browsers would negotiate it otherwise).
-    "uvicorn": lambda port: [str(VENV_BIN / "uvicorn"), "virtual_office.asgi:application", "--host", "127.0.0.1",
+    "uvicorn": lambda port: [str(VENV_BIN / "uvicorn"), APP, "--host", "127.0.0.1",
                              "--port", str(port), "--ws", "websockets", "--ws-per-message-deflate", "false",
                              "--lifespan", "off", "--no-access-log", "--log-level", "warning"],
+    # The same with uvicorn's newer sans-I/O websockets protocol (for comparison; --servers uvicorn-sansio).
+    "uvicorn-sansio": lambda port: [str(VENV_BIN / "uvicorn"), APP, "--host",
+                                    "127.0.0.1", "--port", str(port), "--ws", "websockets-sansio",
+                                    "--ws-per-message-deflate", "false", "--lifespan", "off", "--no-access-log",
+                                    "--log-level", "warning"],
 }
 
 
@@ -223,7 +232,8 @@ class ClientProcess:
         token_file.write_bytes(orjson.dumps(tokens))
         out = workdir / f"receipts-{first_index}.json"
         command = [sys.executable, str(ROOT / "bench" / "client.py"), "--url", url, "--tokens", str(token_file),
-                   "--first-index", str(first_index), "--conversation", str(conversation), "--out", str(out)]
+                   "--first-index", str(first_index), "--conversation", str(conversation), "--out", str(out),
+                   "--concurrency", str(CONNECT_CONCURRENCY)]
         if pin:
             command = ["taskset", "-c", pin, *command]
         proc = await asyncio.create_subprocess_exec(*command, stdin=asyncio.subprocess.PIPE,
@@ -281,7 +291,10 @@ class Receivers:
             "sockets": len(tokens),
             "failed": failed,
             "failed_indexes": [i for s in states for i in s["failed_indexes"]],
-            "retried_errors": errors,
+            # Handshake attempts that failed (each socket gets 3), and frames the open sockets got
+            # meanwhile (presence.updated floods when failed handshakes flip users offline and online).
+            "connect_errors": {k: v for k, v in errors.items() if k.startswith("connect_error")},
+            "frames_during_connect": {k: v for k, v in errors.items() if not k.startswith("connect_error")},
             "seconds": round(seconds, 2),
             "per_second": round((len(tokens) - failed) / seconds, 1),
         }
@@ -492,7 +505,7 @@ async def run_server(kind: str, port: int, seed, args, workdir: Path) -> dict:
             result = await latency_phase(sender, receivers, seed.conversations[n], audience, args.messages[n],
                                          gap, warmup=3)
             out["latency"][str(n)] = {"connect": {k: v for k, v in receivers.connect.items() if k != "failed_indexes"},
-                                      **result}
+                                      "loadavg_after": load_average(), **result}
             log(f"    commit->receipt {result['commit_to_receipt_ms']}")
             log(f"    whole send      {result['whole_send_to_receipt_ms']}")
             log(f"    lost {result['lost']} dup {result['duplicated']}")
@@ -524,7 +537,7 @@ async def memory_phase(kind: str, port: int, seed, args, workdir: Path) -> dict:
 
     count = args.memory_sockets
     await sync_to_async(prepare_presence, thread_sensitive=True)(seed, seed.user_ids[: count + 1])
-    server = Server(kind, port, workdir, args.pin_server, args.settings)
+    server = Server(kind, port, workdir, args.pin_server, args.memory_settings)
     receivers = None
     try:
         await server.ready()
@@ -552,6 +565,8 @@ async def memory_phase(kind: str, port: int, seed, args, workdir: Path) -> dict:
             "bytes_per_socket": round(per_socket),
             "kb_per_socket": round(per_socket / 1024, 1),
             "server_errors": server.errors(),
+            "settings": args.memory_settings,
+            "loadavg_after": load_average(),
         }
     finally:
         server.stop()  # first: the server going away does not run presence settles on live sockets
@@ -623,8 +638,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--output", default=str(RESULTS / "latest.json"))
     parser.add_argument("--profile", default=None, help="directory: py-spy the server during the throughput phase")
     parser.add_argument("--settings", default=None, help="DJANGO_SETTINGS_MODULE for the servers (experiments)")
+    parser.add_argument("--memory-settings", default="bench.settings_persistent_db",
+                        help="DJANGO_SETTINGS_MODULE of the memory-phase server: as shipped (CONN_MAX_AGE=0) opening "
+                             "5,000 sockets takes over 10 minutes here and handshakes time out, see bench/README.md")
     parser.add_argument("--tag", default="", help="short name for the dated copy")
+    parser.add_argument("--connect-concurrency", type=int, default=CONNECT_CONCURRENCY,
+                        help="handshakes in flight per client process")
     args = parser.parse_args()
+    globals()["CONNECT_CONCURRENCY"] = args.connect_concurrency
     args.servers = [s for s in args.servers.split(",") if s]
     args.sizes = sorted(int(s) for s in args.sizes.split(","))
     messages = dict(item.split(":") for item in args.messages.split(","))
@@ -681,6 +702,10 @@ def main() -> int:
             "warmup_messages": 3,
             "throughput_seconds": args.throughput_seconds,
             "memory_sockets": args.memory_sockets,
+            "settings": args.settings or "virtual_office.settings",
+            "memory_phase_settings": args.memory_settings,
+            "throughput_sends_in_flight": args.window,
+            "connect_concurrency_per_client_process": args.connect_concurrency,
             "versions": software,
         },
         "servers": servers,
