@@ -136,7 +136,7 @@ class Hub:
         self.consumers: set[OfficeConsumer] = set()
         self._joining: dict[str, asyncio.Future] = {}
         self._started = asyncio.Event()
-        self._starting = False
+        self._start_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task] = []
         self.periodic: list[Callable[[Hub], Any]] = []
         self.delivered = 0
@@ -145,22 +145,17 @@ class Hub:
     async def start(self) -> None:
         if self._started.is_set():
             return
-        if self._starting:
-            await self._started.wait()
-            return
-        self._starting = True
-        try:
-            # The default prefix matters: channels_redis reads every "specific." channel of a process
-            # in one loop; a channel with another prefix would never be read while a consumer holds it.
+        async with self._start_lock:  # the first socket starts the hub; the others wait for it
+            if self._started.is_set():
+                return
+            # A failure here propagates to this socket; the next one tries again.
             self.channel = await self.layer.new_channel()
-        except BaseException:
-            self._starting = False  # the next socket tries again instead of waiting forever
-            raise
-        self._tasks.append(asyncio.create_task(self._receive_loop(), name="hub-receive"))
-        self._tasks.append(asyncio.create_task(self._maintenance_loop(), name="hub-maintenance"))
-        for hook in _startup_hooks:
-            self._tasks.append(asyncio.create_task(hook(self), name=f"hub-{getattr(hook, '__name__', 'hook')}"))
-        self._started.set()
+            self._tasks.append(asyncio.create_task(self._receive_loop(), name="hub-receive"))
+            self._tasks.append(asyncio.create_task(self._maintenance_loop(), name="hub-maintenance"))
+            for hook in _startup_hooks:
+                name = f"hub-{getattr(hook, '__name__', 'hook')}"
+                self._tasks.append(asyncio.create_task(hook(self), name=name))
+            self._started.set()
 
     async def subscribe(self, group: str, consumer: OfficeConsumer) -> None:
         """Add a local socket to a group; the process joins the layer group for its first one.
