@@ -12,6 +12,11 @@ How an event travels:
    actor, resume de-duplication).
 
 So a conversation with 1,000 members on two processes costs two deliveries through Redis, not 1,000.
+
+Each hub also runs the process' upkeep off the delivery path (`hub_job`): heartbeat of its
+Connection rows and the sweep of dead processes' rows, closing sockets whose session, token or user
+is gone, and refreshing its watcher entries. Intervals and limits are in REALTIME_DEFAULTS, each
+overridable by a Django setting of the same name.
 """
 
 from __future__ import annotations
