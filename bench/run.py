@@ -634,7 +634,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8140)
     parser.add_argument("--pin-server", default=None, help="taskset CPU list for the server, e.g. 0")
     parser.add_argument("--pin-clients", default=None, help="taskset CPU list for the client processes, e.g. 1")
-    parser.add_argument("--grace", type=float, default=4.0, help="seconds to wait after closing a phase's sockets")
+    parser.add_argument("--grace", type=float, default=6.0, help="seconds to wait after closing a phase's sockets")
     parser.add_argument("--output", default=str(RESULTS / "latest.json"))
     parser.add_argument("--profile", default=None, help="directory: py-spy the server during the throughput phase")
     parser.add_argument("--settings", default=None, help="DJANGO_SETTINGS_MODULE for the servers (experiments)")
