@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -101,6 +102,7 @@ def message_send(
             reply = Message.objects.get(pk=int(reply_to), conversation=conversation)
         except (Message.DoesNotExist, ValueError, TypeError):
             raise ServiceError("invalid_reply_to", "reply_to must be a message of this conversation.") from None
+    _load_presence(actor)  # read before the row lock: the event shows the sender's presence
     try:
         with transaction.atomic():
             rev = _next_rev(conversation.id)
@@ -114,7 +116,7 @@ def message_send(
                 reply_to=reply,
                 client_id=client_id,
             )
-            for upload in files:
+            attachments = [
                 Attachment.objects.create(
                     company_id=conversation.company_id,
                     message=message,
@@ -124,6 +126,9 @@ def message_send(
                     size=upload.size,
                     content_type=(upload.content_type or "application/octet-stream").split(";")[0],
                 )
+                for upload in files
+            ]
+            _remember_relations(message, attachments)
     except IntegrityError:
         # A concurrent retry with the same client_id won; its message is the answer.
         existing = Message.objects.filter(sender=actor, client_id=client_id).first() if client_id else None
@@ -131,6 +136,22 @@ def message_send(
             raise
         return _same_retry(existing, conversation, body), False
     return message, True
+
+
+def _load_presence(user: User) -> None:
+    try:
+        user.presence  # noqa: B018  (caches the related row on the instance)
+    except ObjectDoesNotExist:
+        pass
+
+
+def _remember_relations(message: Message, attachments: list[Attachment]) -> None:
+    """A new message has no reactions and the attachments just written: keep them on the instance so
+    its event (built at commit, on the hot path of every send) and the ack need no further query."""
+    known = Attachment.objects.filter(message=message)
+    known._result_cache = attachments
+    known._prefetch_done = True
+    message._prefetched_objects_cache = {"reactions": Reaction.objects.none(), "attachments": known}
 
 
 def _same_retry(existing: Message, conversation: Conversation, body: str) -> Message:
@@ -144,7 +165,7 @@ def system_message_post(
 ) -> Message:
     with transaction.atomic():
         rev = _next_rev(conversation.id)
-        return Message.objects.create(
+        message = Message.objects.create(
             conversation=conversation,
             seq=rev,
             rev=rev,
@@ -152,6 +173,8 @@ def system_message_post(
             body=body,
             system={"event": event, **payload},
         )
+        _remember_relations(message, [])
+    return message
 
 
 def system_message_update(*, message: Message, body: str, payload: dict[str, Any]) -> Message:
