@@ -4,14 +4,16 @@ $BENCH_TRACE (default /tmp/vo-bench-trace.jsonl): on_commit build start/end (`bu
 `send_now_start` (group_send from the DB thread), `dispatch_start`/`dispatch_end` in the hub.
 Compare with the message's `created_at` to split commit -> first socket."""
 
+import importlib
 import os
 import time
 
 import orjson
 
-from messaging import events
-from virtual_office import realtime
-from virtual_office.asgi import application  # noqa: F401
+from virtual_office.asgi import application  # noqa: F401  (first: it sets Django up)
+
+events = importlib.import_module("messaging.events")
+realtime = importlib.import_module("virtual_office.realtime")
 
 _trace: dict[int, dict] = {}
 _out = open(os.environ.get("BENCH_TRACE", "/tmp/vo-bench-trace.jsonl"), "ab", buffering=0)  # noqa: SIM115
