@@ -28,7 +28,9 @@ class MessageAdmin(admin.ModelAdmin):
     list_display = ["id", "conversation", "seq", "rev", "kind", "sender", "short_body", "created_at", "deleted_at"]
     list_filter = ["kind", "conversation__company", "conversation__kind"]
     search_fields = ["body", "client_id"]
-    readonly_fields = ["conversation", "seq", "rev", "kind", "sender", "client_id", "created_at", "edited_at", "deleted_at"]
+    readonly_fields = [
+        "conversation", "seq", "rev", "kind", "sender", "client_id", "created_at", "edited_at", "deleted_at",
+    ]
     list_select_related = ["conversation", "sender"]
     raw_id_fields = ["reply_to"]
 
