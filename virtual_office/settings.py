@@ -85,7 +85,7 @@ DATABASES = {
         conn_max_age=0,
     )
 }
-if DATABASES["default"]["ENGINE"].endswith("postgresql") and env_bool("DATABASE_POOL", True):
+if DATABASES["default"]["ENGINE"].endswith("postgresql") and env_bool("DATABASE_POOL", False):
     # Socket actions run through database_sync_to_async, which closes the connection after each
     # call when CONN_MAX_AGE is 0: without a pool every message.send opens a new PostgreSQL
     # connection (~8 ms). psycopg's pool hands out an open one instead.
