@@ -1,20 +1,13 @@
 """Fixtures for calling tests: people who are online (a call needs a reachable callee) and call shortcuts."""
 
 import os
-import socket
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
 from calling import services
 from presence.models import Presence
+from tests.servers import free_port, run_server
 
 
 def set_presence(user, *, status: str = "online", connected: bool = True, space=None) -> None:  # noqa: ANN001
@@ -43,30 +36,6 @@ def ring(online):
 
 # -- real server processes -----------------------------------------------------------------------
 
-SERVER_PORTS = range(
-    int(os.environ.get("CALLING_PORT_FIRST", "8150")), int(os.environ.get("CALLING_PORT_LAST", "8154")) + 1
-)
-
-
-def _free_ports(count: int) -> list[int]:
-    ports = []
-    for port in SERVER_PORTS:
-        with socket.socket() as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as daphne does: TIME_WAIT is fine
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        ports.append(port)
-        if len(ports) == count:
-            return ports
-    raise RuntimeError(f"need {count} free ports in {SERVER_PORTS.start}-{SERVER_PORTS.stop - 1}")
-
-
-def _test_database_url(name: str) -> str:
-    parts = urlsplit(os.environ.get("DATABASE_URL", ""))
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
-
 
 @pytest.fixture(scope="module")
 def servers(django_db_setup, django_db_blocker) -> Iterator[list[str]]:  # noqa: ANN001
@@ -76,50 +45,11 @@ def servers(django_db_setup, django_db_blocker) -> Iterator[list[str]]:  # noqa:
 
     if connection.vendor != "postgresql" or not os.environ.get("REDIS_URL"):
         pytest.skip("server tests need PostgreSQL and Redis shared with the server processes")
-    root = Path(__file__).resolve().parents[2]
-    env = {
-        **os.environ,
-        "DATABASE_URL": _test_database_url(connection.settings_dict["NAME"]),
+    overrides = {
         "CALL_RING_SECONDS": "2",
         "TELEPORT_EXPIRY_SECONDS": "2",
         "DJANGO_DEBUG": "0",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "PYTHONUNBUFFERED": "1",
     }
-    daphne = Path(sys.executable).with_name("daphne")
-    processes: list[tuple[subprocess.Popen, Path]] = []
-    urls = []
-    try:
-        for port in _free_ports(2):
-            log_path = Path(tempfile.gettempdir()) / f"vo-calling-server-{port}.log"
-            with log_path.open("w") as log:  # the child keeps its own copy of the descriptor
-                process = subprocess.Popen(
-                    [str(daphne), "-b", "127.0.0.1", "-p", str(port), "virtual_office.asgi:application"],
-                    cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
-                )
-            processes.append((process, log_path))
-            urls.append(f"http://127.0.0.1:{port}")
-        for (process, log_path), url in zip(processes, urls, strict=True):
-            deadline = time.monotonic() + 40
-            while True:
-                if process.poll() is not None:
-                    raise RuntimeError(f"daphne exited early:\n{log_path.read_text()[-3000:]}")
-                try:
-                    with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
-                        if response.status == 200:
-                            break
-                except OSError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"daphne did not answer /healthz in time; see {log_path}")
-                time.sleep(0.3)
-        yield urls
-    finally:
-        for process, _ in processes:
-            process.terminate()
-        for process, _ in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
+    with run_server(free_port(), overrides) as first, run_server(free_port(), overrides) as second:
+        yield [first.http_url, second.http_url]
