@@ -6,3 +6,5 @@ from virtual_office.settings import *  # noqa: F403
 
 DATABASES["default"]["CONN_MAX_AGE"] = None  # noqa: F405
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # noqa: F405
+# Django refuses persistent connections together with its pool: this experiment is the alternative to it.
+DATABASES["default"].get("OPTIONS", {}).pop("pool", None)  # noqa: F405

@@ -85,13 +85,13 @@ DATABASES = {
         conn_max_age=0,
     )
 }
-if DATABASES["default"]["ENGINE"].endswith("postgresql") and env_bool("DATABASE_POOL", False):
+if DATABASES["default"]["ENGINE"].endswith("postgresql") and env_bool("DATABASE_POOL", True):
     # Socket actions run through database_sync_to_async, which closes the connection after each
     # call when CONN_MAX_AGE is 0: without a pool every message.send opens a new PostgreSQL
     # connection (~8 ms). psycopg's pool hands out an open one instead.
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 2,
-        "max_size": int(os.environ.get("DATABASE_POOL_SIZE", "20")),
+        "max_size": int(os.environ.get("DATABASE_POOL_SIZE", "40")),
         "timeout": 10,
     }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
