@@ -8,21 +8,16 @@ Playwright's sync API keeps an event loop running in the main thread.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.servers import free_port, run_server
+
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -33,26 +28,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
-PORTS = range(int(os.environ.get("E2E_PORT_FIRST", "8160")), int(os.environ.get("E2E_PORT_LAST", "8169")) + 1)
-
-
-def _free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {PORTS.start}-{PORTS.stop - 1}")
-
-
-def _test_database_url(settings_dict: dict) -> str:
-    """DATABASE_URL of the database pytest-django created (test_<name>), for the server process."""
-    base = os.environ.get("DATABASE_URL", "")
-    parts = urlsplit(base)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + settings_dict["NAME"], parts.query, parts.fragment))
-
 
 @pytest.fixture(scope="session")
 def live_server_url(django_db_setup, django_db_blocker) -> Iterator[str]:  # noqa: ANN001
@@ -64,51 +39,16 @@ def live_server_url(django_db_setup, django_db_blocker) -> Iterator[str]:  # noq
         pytest.skip("browser tests need Redis shared with a server process (set REDIS_URL)")
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install -y chromium)")
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": _test_database_url(connection.settings_dict),
+    port = free_port()
+    overrides = {
         "DJANGO_DEBUG": "0",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "CSRF_TRUSTED_ORIGINS": base,
+        "CSRF_TRUSTED_ORIGINS": f"http://127.0.0.1:{port}",
         # Long enough that the tests' network cuts do not count as going offline (which leaves the space).
         "PRESENCE_OFFLINE_GRACE_SECONDS": "8",
-        "PYTHONUNBUFFERED": "1",
     }
-    log_path = Path(tempfile.gettempdir()) / f"vo-e2e-server-{port}.log"
-    log = open(log_path, "w")  # noqa: SIM115 (kept open for the server's lifetime)
-    daphne = Path(sys.executable).with_name("daphne")
-    process = subprocess.Popen(
-        [str(daphne), "-b", "127.0.0.1", "-p", str(port), "virtual_office.asgi:application"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 40
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"daphne exited early; see {log_path}:\n{log_path.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"daphne did not answer /healthz in time; see {log_path}")
-            time.sleep(0.3)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-        log.close()
+    with run_server(port, overrides) as server:
+        yield server.http_url
 
 
 @pytest.fixture(scope="session", autouse=True)
