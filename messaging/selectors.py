@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from messaging.models import Conversation, Message, Participant
@@ -139,7 +139,3 @@ def participant_user_ids(conversation_id: int, *, active_only: bool = True) -> l
     if active_only:
         qs = qs.filter(is_active=True)
     return list(qs.values_list("user_id", flat=True))
-
-
-def conversations_for_user_filter(user: User) -> Q:
-    return Q(participants__user=user, participants__is_active=True)

@@ -143,7 +143,6 @@ class Hub:
         self._started = asyncio.Event()
         self._start_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task] = []
-        self.periodic: list[Callable[[Hub], Any]] = []
         self.delivered = 0
         self.dropped = 0
 
@@ -256,8 +255,6 @@ class Hub:
                     last_refresh = loop.time()
                     for group in list(self.members):
                         await self.layer.group_add(group, self.channel)
-                for job in self.periodic:
-                    await job(self)
             except asyncio.CancelledError:
                 raise
             except Exception:

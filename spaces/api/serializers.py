@@ -23,24 +23,16 @@ class SpaceOut(serializers.ModelSerializer):
             "conversation",
         ]
 
+    # occupant_ids, open_meetings and room_conversation_id are loaded once by spaces.selectors
+    # (space_list / space_get), which every caller uses.
     def get_occupants(self, obj: Space) -> list[int]:
-        occupants = getattr(obj, "occupant_ids", None)
-        if occupants is None:
-            occupants = sorted(obj.presences.values_list("user_id", flat=True))
-        return occupants
+        return obj.occupant_ids
 
     def get_meeting(self, obj: Space) -> dict | None:
-        if hasattr(obj, "open_meetings"):
-            meeting = obj.open_meetings[0] if obj.open_meetings else None
-        else:
-            meeting = obj.meetings.filter(ended_at__isnull=True).first()
-        return MeetingOut(meeting).data if meeting is not None else None
+        return MeetingOut(obj.open_meetings[0]).data if obj.open_meetings else None
 
     def get_conversation(self, obj: Space) -> int | None:
-        if hasattr(obj, "room_conversation_id"):
-            return obj.room_conversation_id
-        conversation = getattr(obj, "conversation", None) if hasattr(obj, "conversation") else None
-        return conversation.id if conversation is not None else None
+        return obj.room_conversation_id
 
 
 class SpaceIn(serializers.ModelSerializer):
