@@ -140,6 +140,28 @@ def session_cookie(user) -> str:  # noqa: ANN001
     return client.cookies["sessionid"].value
 
 
+def open_office_page(
+    browser, base_url: str, user, *, width: int = 1280, height: int = 860, route=None  # noqa: ANN001
+) -> OfficePage:
+    """A new browser context signed in as `user`, on `/` with its socket open. Console errors,
+    uncaught exceptions and Content-Security-Policy violations are recorded on the OfficePage."""
+    context = browser.new_context(viewport={"width": width, "height": height}, base_url=base_url)
+    context.add_cookies([{"name": "sessionid", "value": session_cookie(user), "url": base_url}])
+    page = context.new_page()
+    page.add_init_script(
+        "window.__csp = []; document.addEventListener('securitypolicyviolation',"
+        " (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
+    )
+    office = OfficePage(page=page, context=context, user=user)
+    page.on("console", lambda message: message.type == "error" and office.errors.append(message.text))
+    page.on("pageerror", lambda error: office.errors.append(f"pageerror: {error}"))
+    if route is not None:
+        page.route_web_socket("**/ws/", route)
+    page.goto("/")
+    office.wait_connected()
+    return office
+
+
 @pytest.fixture
 def open_office(browser, live_server_url: str) -> Iterator[Callable[..., OfficePage]]:  # noqa: ANN001
     """`open_office(user, width=1280, height=860)`: a new browser context signed in as `user` on `/`.
@@ -148,21 +170,7 @@ def open_office(browser, live_server_url: str) -> Iterator[Callable[..., OfficeP
     opened: list[OfficePage] = []
 
     def open_page(user, *, width: int = 1280, height: int = 860, route=None) -> OfficePage:  # noqa: ANN001
-        context = browser.new_context(viewport={"width": width, "height": height}, base_url=live_server_url)
-        context.add_cookies([{"name": "sessionid", "value": session_cookie(user), "url": live_server_url}])
-        page = context.new_page()
-        # Every violation of the page's Content-Security-Policy is recorded (and logged as an error).
-        page.add_init_script(
-            "window.__csp = []; document.addEventListener('securitypolicyviolation',"
-            " (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
-        )
-        office = OfficePage(page=page, context=context, user=user)
-        page.on("console", lambda message: message.type == "error" and office.errors.append(message.text))
-        page.on("pageerror", lambda error: office.errors.append(f"pageerror: {error}"))
-        if route is not None:
-            page.route_web_socket("**/ws/", route)
-        page.goto("/")
-        office.wait_connected()
+        office = open_office_page(browser, live_server_url, user, width=width, height=height, route=route)
         opened.append(office)
         return office
 

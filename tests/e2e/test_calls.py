@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from calling.models import Call
 from presence.models import Presence
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, OfficePage, session_cookie, settle_disconnects
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, OfficePage, open_office_page, settle_disconnects
 from tests.factories import SpaceFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -40,20 +40,9 @@ def open_call_page(media_browser, live_server_url: str) -> Iterator[Callable[...
     opened: list[OfficePage] = []
 
     def open_page(user) -> OfficePage:  # noqa: ANN001
-        context = media_browser.new_context(viewport={"width": 1280, "height": 860}, base_url=live_server_url)
-        context.add_cookies([{"name": "sessionid", "value": session_cookie(user), "url": live_server_url}])
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        page.add_init_script(
-            "window.__csp = []; document.addEventListener('securitypolicyviolation',"
-            " (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
-        )
-        office = OfficePage(page=page, context=context, user=user)
-        page.on("console", lambda message: message.type == "error" and office.errors.append(message.text))
-        page.on("pageerror", lambda error: office.errors.append(f"pageerror: {error}"))
-        page.goto("/")
-        office.wait_connected()
-        page.wait_for_function("() => window.office.invitations !== null && window.office.invitations !== undefined")
+        office = open_office_page(media_browser, live_server_url, user)
+        office.page.set_default_timeout(10_000)
+        office.page.wait_for_function("() => window.office.invitations != null")
         opened.append(office)
         return office
 
