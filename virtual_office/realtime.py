@@ -4,14 +4,20 @@ How an event travels:
 
 1. A service commits a change; a signal receiver hands it to `<app>/events.py`, which builds the
    payload from plain values and calls `send_event_on_commit(group, event)`.
-2. After commit, one `group_send` puts `{"type": "event.forward", "group", "event"}` on the channel
-   layer. Group members are *server processes*, not sockets: each process has one hub channel and
-   joins a group once while at least one of its sockets belongs to it.
-3. The hub of each process receives the message, encodes the frame once (orjson) and writes it to
-   each of its local sockets in that group, applying per-socket filters (watchers only, exclude the
-   actor, resume de-duplication).
+2. After commit, the message `{"type": "event.forward", "group", "event"}` is handed to the hub of
+   the process that made the change (without waiting for it: the database thread goes on at once).
+   The hub puts it in its own inbox for its local sockets, and `group_send`s it on the channel layer
+   for the other processes. Group members on the layer are *server processes*, not sockets: each
+   process has one hub channel and joins a group once while at least one of its sockets belongs to
+   it. A hub skips its own messages when the layer brings them back.
+   Code that runs outside a server process' event loop (management commands, a shell) has no hub
+   and publishes through the layer only.
+3. The hub's one dispatch task takes messages from the inbox in order (its own and the other
+   processes'), encodes the frame once (orjson) and writes it to each of its local sockets in that
+   group, applying per-socket filters (watchers only, exclude the actor, resume de-duplication).
 
-So a conversation with 1,000 members on two processes costs two deliveries through Redis, not 1,000.
+So a conversation with 1,000 members on two processes costs one delivery through Redis, not 1,000,
+and the process that made the change reaches its own sockets without a round trip to Redis.
 
 Each hub also runs the process' upkeep off the delivery path (`hub_job`): heartbeat of its
 Connection rows and the sweep of dead processes' rows, closing sockets whose session, token or user
@@ -23,13 +29,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import uuid
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
@@ -118,16 +125,36 @@ def send_event_on_commit(
 
 
 def send_now(group: str, message: dict) -> None:
-    layer = get_channel_layer()
-    if layer is None:
+    """Publish from synchronous code: through this process' hub if the code runs on behalf of the
+    server's event loop (a socket action or a request, via `sync_to_async`), else through the layer."""
+    loop = _calling_event_loop()
+    hub = _hubs.get(loop) if loop is not None else None
+    if hub is not None and hub.running:
+        loop.call_soon_threadsafe(hub.publish, group, message)
         return
-    async_to_sync(layer.group_send)(group, message)
+    layer = get_channel_layer()
+    if layer is not None:
+        async_to_sync(layer.group_send)(group, message)
 
 
 async def asend_now(group: str, message: dict) -> None:
+    hub = current_hub()
+    if hub is not None and hub.running:
+        hub.publish(group, message)
+        return
     layer = get_channel_layer()
     if layer is not None:
         await layer.group_send(group, message)
+
+
+def _calling_event_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop whose `sync_to_async` call is running this thread, if any: the loop that
+    `async_to_sync` would hand work back to (asgiref records it per worker thread)."""
+    local = SyncToAsync.threadlocal
+    loop = getattr(local, "main_event_loop", None)
+    if loop is None or getattr(local, "main_event_loop_pid", None) != os.getpid() or loop.is_closed():
+        return None
+    return loop
 
 
 class Hub:
@@ -143,6 +170,11 @@ class Hub:
         self._started = asyncio.Event()
         self._start_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task] = []
+        # Messages for local sockets, in the order they were published here or received from the
+        # layer; and this process' messages for the other processes, in publish order.
+        self.inbox: asyncio.Queue[dict] = asyncio.Queue()
+        self.outbox: asyncio.Queue[tuple[str, dict]] = asyncio.Queue()
+        self.running = False
         self.delivered = 0
         self.dropped = 0
 
@@ -155,10 +187,13 @@ class Hub:
             # A failure here propagates to this socket; the next one tries again.
             self.channel = await self.layer.new_channel()
             self._tasks.append(asyncio.create_task(self._receive_loop(), name="hub-receive"))
+            self._tasks.append(asyncio.create_task(self._dispatch_loop(), name="hub-dispatch"))
+            self._tasks.append(asyncio.create_task(self._publish_loop(), name="hub-publish"))
             self._tasks.append(asyncio.create_task(self._maintenance_loop(), name="hub-maintenance"))
             for hook in _startup_hooks:
                 name = f"hub-{getattr(hook, '__name__', 'hook')}"
                 self._tasks.append(asyncio.create_task(hook(self), name=name))
+            self.running = True
             self._started.set()
 
     async def subscribe(self, group: str, consumer: OfficeConsumer) -> None:
@@ -195,6 +230,26 @@ class Hub:
         for group in list(consumer.joined):
             self.unsubscribe(group, consumer)
 
+    def publish(self, group: str, message: dict) -> None:
+        """Send a message to `group` on every process: local sockets through the inbox (no Redis
+        round trip), the other processes through the layer. Runs on the hub's loop; never waits."""
+        message["origin"] = self.server_id
+        if group in self.members:
+            self.inbox.put_nowait(message)
+        self.outbox.put_nowait((group, message))
+
+    async def _publish_loop(self) -> None:
+        while True:
+            group, message = await self.outbox.get()
+            try:
+                await self.layer.group_send(group, message)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # At-most-once, like the layer itself: other processes' sockets heal durable
+                # events from the database on the next rev or on resume.
+                logger.exception("hub publish to %s failed", group)
+
     async def _receive_loop(self) -> None:
         while True:
             try:
@@ -205,8 +260,16 @@ class Hub:
                 logger.exception("hub receive failed; retrying")
                 await asyncio.sleep(0.5)
                 continue
+            if message.get("origin") != self.server_id:  # our own ones went through the inbox
+                self.inbox.put_nowait(message)
+
+    async def _dispatch_loop(self) -> None:
+        while True:
+            message = await self.inbox.get()
             try:
                 await self.dispatch(message)
+            except asyncio.CancelledError:
+                raise
             except Exception:
                 logger.exception("hub dispatch failed for %s", message.get("group"))
 
@@ -261,6 +324,7 @@ class Hub:
                 logger.exception("hub maintenance failed")
 
     async def stop(self) -> None:
+        self.running = False
         for task in self._tasks:
             task.cancel()
         self._tasks.clear()

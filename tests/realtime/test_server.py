@@ -308,3 +308,29 @@ async def test_reconnect_with_resume_while_messages_keep_arriving(servers):
     replay_on = revs[rewinds[0]:] if rewinds else revs
     assert replay_on == sorted(set(replay_on)), revs
     assert replay_on[0] > last_rev
+
+
+async def test_ephemeral_events_reach_both_processes_exactly_once(servers):
+    """The process that publishes delivers to its own sockets directly and skips its own message when
+    the layer brings it back: a typing event (no rev to de-duplicate by) arrives once on each process."""
+    a, b = servers
+    data = await make_people()
+    conversation_id = data["conversation"].id
+    alice_on_a = await open_socket(a, data["tokens"]["alice"])
+    bob_on_a = await open_socket(a, data["tokens"]["bob"])
+    bob_on_b = await open_socket(b, data["tokens"]["bob"])
+    for ref, socket in enumerate((bob_on_a, bob_on_b, alice_on_a)):
+        await socket.send(json.dumps({"action": "watch", "ref": ref, "conversation": conversation_id}))
+        await next_of(socket, "ack", where=lambda frame, ref=ref: frame["ref"] == ref)
+    await frames_within(bob_on_a, 0.3)
+    await frames_within(bob_on_b, 0.3)
+
+    typing = {"action": "typing", "ref": "t", "conversation": conversation_id, "state": "start"}
+    await alice_on_a.send(json.dumps(typing))
+    await next_of(alice_on_a, "ack", where=lambda frame: frame["ref"] == "t")
+    for socket in (bob_on_a, bob_on_b):
+        typing = [f for f in await frames_within(socket, 1.0) if f["type"] == "typing"]
+        assert [(f["data"]["user"], f["data"]["state"]) for f in typing] == [(data["users"]["alice"].id, "start")]
+    assert [f for f in await frames_within(alice_on_a, 0.3) if f["type"] == "typing"] == []  # not to the typist
+    for socket in (alice_on_a, bob_on_a, bob_on_b):
+        await socket.close()
