@@ -200,10 +200,19 @@ class OfficeConsumer(AsyncWebsocketConsumer):
                     return False
             self.floors[conversation] = rev
         try:
-            await self.send(text_data=text)
+            await self.write(text)
         except Exception:
             return False
         return True
+
+    async def write(self, text: str) -> None:
+        """One text frame to this socket, straight to the server when routing gave us its `send`
+        (`routing.ServerSendMiddleware`), else through the consumer's own `send`."""
+        server_send = self.scope.get("server_send")
+        if server_send is None:
+            await self.send(text_data=text)
+        else:
+            await server_send({"type": "websocket.send", "text": text})
 
     async def catch_up(self, conversation_id: int, since_rev: int, *, force: bool = False) -> None:
         """Replay a conversation's durable events after since_rev from the database, then flush what
@@ -239,7 +248,7 @@ class OfficeConsumer(AsyncWebsocketConsumer):
             # A replay started by a join that arrived while connecting: after `hello`, as it is.
             self.before_hello.append((text, None, None))
             return
-        await self.send(text_data=text)
+        await self.write(text)
 
     # -- client frames ---------------------------------------------------------------------------
 
