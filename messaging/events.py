@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from messaging import selectors
-from messaging.api.serializers import ConversationEventOut, MessageOut, reactions_of
+from messaging.api.serializers import ConversationEventOut, message_data, reactions_of
 from messaging.models import Conversation, Message, Participant, Reaction
 from virtual_office.realtime import (
     FORWARD,
@@ -22,9 +22,7 @@ def message_event_type(message: Message, *, created: bool) -> str:
 
 
 def message_event(message: Message, event_type: str) -> dict:
-    return envelope(
-        event_type, MessageOut(message).data, conversation=message.conversation_id, rev=message.rev
-    )
+    return envelope(event_type, message_data(message), conversation=message.conversation_id, rev=message.rev)
 
 
 def message_saved(message: Message, *, created: bool) -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from channels.db import database_sync_to_async
 
 from messaging import events, permissions, services
-from messaging.api.serializers import MessageOut
+from messaging.api.serializers import message_data
 from virtual_office import shared_state
 from virtual_office.consumers import socket_action
 from virtual_office.errors import ServiceError
@@ -49,7 +49,7 @@ def _send(user: Any, conversation_id: int, frame: dict) -> dict:
         client_id=frame.get("client_id"),
         reply_to=frame.get("reply_to"),
     )
-    return MessageOut(message, context={"user": user}).data
+    return message_data(message, user)
 
 
 @socket_action("message.send")
