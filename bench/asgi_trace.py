@@ -30,7 +30,9 @@ def _created_id(message: dict) -> int | None:
 def message_event(message, event_type):  # noqa: ANN001, ANN201
     started = time.time()
     event = _message_event(message, event_type)
-    _trace[message.id] = {"id": message.id, "build_start": started, "build_end": time.time()}
+    _trace[message.id] = {
+        "id": message.id, "created_at": message.created_at.timestamp(), "build_start": started, "build_end": time.time()
+    }
     return event
 
 
