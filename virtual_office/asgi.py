@@ -1,5 +1,6 @@
 """ASGI entry point: Django for HTTP, the office consumer for `/ws/`."""
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -19,3 +20,9 @@ if settings.DEBUG:
     http_app = ASGIStaticFilesHandler(django_asgi_app)
 
 application = ProtocolTypeRouter({"http": http_app, "websocket": websocket_application})
+
+# Everything loaded so far (Django, DRF, the apps: about 120,000 objects) lives as long as the
+# process: keep it out of the cyclic collector. A full collection then walks only what came later
+# (about 200 objects per open socket), which shortens the pauses it puts into the fan-out.
+gc.collect()
+gc.freeze()
