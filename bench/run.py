@@ -565,7 +565,7 @@ async def memory_phase(kind: str, port: int, seed, args, workdir: Path) -> dict:
             "bytes_per_socket": round(per_socket),
             "kb_per_socket": round(per_socket / 1024, 1),
             "server_errors": server.errors(),
-            "settings": args.memory_settings,
+            "settings": args.memory_settings or "virtual_office.settings",
             "loadavg_after": load_average(),
         }
     finally:
@@ -623,7 +623,7 @@ def compare(servers: dict) -> dict:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--servers", default="daphne,uvicorn")
+    parser.add_argument("--servers", default="daphne,uvicorn,uvicorn-sansio")
     parser.add_argument("--sizes", default="10,100,1000")
     parser.add_argument("--messages", default="10:200,100:100,1000:40",
                         help="measured messages per audience size (after 3 warm-up messages)")
@@ -638,9 +638,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--output", default=str(RESULTS / "latest.json"))
     parser.add_argument("--profile", default=None, help="directory: py-spy the server during the throughput phase")
     parser.add_argument("--settings", default=None, help="DJANGO_SETTINGS_MODULE for the servers (experiments)")
-    parser.add_argument("--memory-settings", default="bench.settings_persistent_db",
-                        help="DJANGO_SETTINGS_MODULE of the memory-phase server: as shipped (CONN_MAX_AGE=0) opening "
-                             "5,000 sockets takes over 10 minutes here and handshakes time out, see bench/README.md")
+    parser.add_argument("--memory-settings", default=None,
+                        help="DJANGO_SETTINGS_MODULE of the memory-phase server (default: as shipped)")
     parser.add_argument("--tag", default="", help="short name for the dated copy")
     parser.add_argument("--connect-concurrency", type=int, default=CONNECT_CONCURRENCY,
                         help="handshakes in flight per client process")
@@ -690,7 +689,8 @@ def main() -> int:
             "server_cpu_pin": args.pin_server,
             "client_processes": args.workers,
             "client_cpu_pin": args.pin_clients,
-            "channel_layer": "channels_redis.core.RedisChannelLayer (per-process hub channel)",
+            "channel_layer": "channels_redis.core.RedisChannelLayer (one hub channel per process; the process "
+                             "that commits delivers to its own sockets without the layer)",
             "database": "PostgreSQL",
             "clock": "time.time() (CLOCK_REALTIME) in every process; created_at is stamped by the server with the "
                      "same clock",
@@ -703,7 +703,7 @@ def main() -> int:
             "throughput_seconds": args.throughput_seconds,
             "memory_sockets": args.memory_sockets,
             "settings": args.settings or "virtual_office.settings",
-            "memory_phase_settings": args.memory_settings,
+            "memory_phase_settings": args.memory_settings or "virtual_office.settings",
             "throughput_sends_in_flight": args.window,
             "connect_concurrency_per_client_process": args.connect_concurrency,
             "versions": software,
