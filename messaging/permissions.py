@@ -7,7 +7,7 @@
 
 from guardian.shortcuts import get_perms
 
-from messaging.models import Conversation, Message, Participant
+from messaging.models import Attachment, Conversation, Message, Participant
 from spaces.permissions import can_read_room
 from virtual_office.errors import Forbidden, NotFound
 from virtual_office.models import User
@@ -64,6 +64,17 @@ def access_message(user: User, message_id: int | str, *, moderate: bool = False)
         raise NotFound("No such message.")
     message.conversation.my_participant = participant
     return message
+
+
+def access_attachment(user: User, attachment_id: int | str) -> Attachment:
+    """An attachment of a message the user may read. Anything else (another company, a conversation
+    they may not read, a deleted message, an upload not on any message) is a 404."""
+    try:
+        attachment = Attachment.objects.get(pk=int(attachment_id), company_id=user.company_id, message__isnull=False)
+        access_message(user, attachment.message_id)
+    except (Attachment.DoesNotExist, NotFound, ValueError, TypeError):
+        raise NotFound("No such attachment.") from None
+    return attachment
 
 
 def check_can_edit(user: User, message: Message) -> None:

@@ -237,4 +237,3 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
     },
 }
-SERVE_MEDIA = env_bool("SERVE_MEDIA", True)

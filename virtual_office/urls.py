@@ -1,8 +1,6 @@
-from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from virtual_office import views
@@ -32,6 +30,3 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("office/", include("virtual_office.page_urls")),
 ]
-
-if settings.DEBUG or settings.SERVE_MEDIA:
-    urlpatterns += [path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT})]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -19,7 +20,8 @@ class AttachmentOut(serializers.ModelSerializer):
         fields = ["id", "name", "size", "content_type", "url"]
 
     def get_url(self, obj: Attachment) -> str:
-        return obj.file.url if obj.file else ""
+        """The access-checked download (`GET /api/v1/attachments/{id}/`); files are never public."""
+        return reverse("attachment-download", args=[obj.id])
 
 
 class ReactionOut(serializers.Serializer):

@@ -1,7 +1,10 @@
 """REST views for conversations, messages and reactions: validate, call a service or selector, serialize."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,6 +23,7 @@ from messaging.api.serializers import (
     ReadIn,
 )
 from virtual_office.api import errors
+from virtual_office.errors import NotFound
 
 ERRORS = errors(400, 401, 403, 404, 409)
 
@@ -191,3 +195,47 @@ class ReactionDetailView(APIView):
         services.reaction_remove(actor=request.user, message=message, emoji=emoji)
         message = selectors.message_queryset().get(pk=message.pk)
         return Response(MessageOut(message, context={"user": request.user}).data)
+
+
+# Types a browser may show in the page; everything else downloads.
+INLINE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
+
+
+class AnyAccept(BaseContentNegotiation):
+    """A file download answers whatever `Accept` says (an <img> asks for image/*); errors stay JSON."""
+
+    def select_parser(self, request, parsers):  # noqa: ANN001, ANN201
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):  # noqa: ANN001, ANN201
+        return renderers[0], renderers[0].media_type
+
+
+class AttachmentDownloadView(APIView):
+    content_negotiation_class = AnyAccept
+
+    @extend_schema(
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The file with its stored type: images inline, the rest as a download."
+            ),
+            **errors(401, 404),
+        }
+    )
+    def get(self, request: Request, attachment_id: int) -> FileResponse:
+        attachment = permissions.access_attachment(request.user, attachment_id)
+        try:
+            handle = attachment.file.open("rb")
+        except (FileNotFoundError, ValueError):
+            raise NotFound("The attachment's file is gone.") from None
+        response = FileResponse(
+            handle,
+            content_type=attachment.content_type,
+            as_attachment=attachment.content_type not in INLINE_TYPES,
+            filename=attachment.name,
+        )
+        # User content from our own origin: never sniffed into something else, never scripted.
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        response["Cache-Control"] = "private, max-age=3600"
+        return response

@@ -370,7 +370,7 @@ def test_attachments_upload_and_the_room_panel_remembers_being_collapsed(open_of
         link = room_panel(office).locator(".message-attachments a", has_text="agenda.txt")
         expect(link).to_have_count(1)
         assert link.get_attribute("href").startswith(("http://", "https://"))
-        assert "/media/" in link.get_attribute("href")
+        assert "/api/v1/attachments/" in link.get_attribute("href")
     href = room_panel(b).locator(".message-attachments a").get_attribute("href")
     assert b.page.request.get(href).text() == "1. coffee\n2. launch\n"
 

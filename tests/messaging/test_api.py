@@ -362,7 +362,7 @@ def test_post_with_attachments(api, alice, chat, media_root):
     assert [(a["name"], a["size"], a["content_type"]) for a in attachments] == [
         ("notes.txt", 5, "text/plain"), ("chart.png", 8, "image/png"),
     ]
-    assert all(a["url"].startswith("/media/attachments/") for a in attachments)
+    assert [a["url"] for a in attachments] == [f"/api/v1/attachments/{a['id']}/" for a in attachments]
     assert len(stored_files(media_root)) == 2
     assert Attachment.objects.filter(message_id=response.json()["id"], company=alice.company).count() == 2
 
@@ -413,16 +413,58 @@ def test_a_file_whose_name_implies_a_disallowed_type_is_415(api, alice, chat, me
 
 
 @pytest.mark.django_db
-def test_attachment_urls_cannot_be_guessed(api, alice, bob, chat):
-    urls = [
+def test_stored_file_names_cannot_be_guessed(api, alice, bob, chat, media_root):
+    for user in (alice, bob):
         api(user).post(messages_url(chat), {"attachments": [upload("report.pdf", b"%PDF", "application/pdf")]},
-                       format="multipart").json()["attachments"][0]["url"]
-        for user in (alice, bob)
-    ]
-    prefix = f"/media/attachments/{alice.company_id}/"
-    assert all(url.startswith(prefix) and url.endswith("/report.pdf") for url in urls)
-    secrets_ = [url[len(prefix):-len("/report.pdf")] for url in urls]
+                       format="multipart")
+    names = sorted(Attachment.objects.values_list("file", flat=True))
+    prefix = f"attachments/{alice.company_id}/"
+    assert all(name.startswith(prefix) and name.endswith("/report.pdf") for name in names)
+    secrets_ = [name[len(prefix):-len("/report.pdf")] for name in names]
     assert secrets_[0] != secrets_[1] and all(len(secret) >= 16 for secret in secrets_)
+
+
+def attach(api, user, conversation, *files) -> list[dict]:  # noqa: ANN001
+    response = api(user).post(messages_url(conversation), {"body": "files", "attachments": list(files)},
+                              format="multipart")
+    assert response.status_code == 201, response.content
+    return response.json()["attachments"]
+
+
+@pytest.mark.django_db
+def test_participants_download_attachments_with_their_type(api, alice, bob, chat):
+    text, image = attach(api, alice, chat, upload(), upload("chart.png", b"\x89PNG....", "image/png"))
+    response = api(bob).get(text["url"], HTTP_ACCEPT="text/html,*/*")
+    assert response.status_code == 200 and b"".join(response.streaming_content) == b"hello"
+    assert response["Content-Type"] == "text/plain"
+    assert response["Content-Disposition"] == 'attachment; filename="notes.txt"'
+    assert response["X-Content-Type-Options"] == "nosniff" and "sandbox" in response["Content-Security-Policy"]
+    # An <img> asks for images only; it gets the picture, shown inline.
+    response = api(alice).get(image["url"], HTTP_ACCEPT="image/png")
+    assert response.status_code == 200 and b"".join(response.streaming_content) == b"\x89PNG...."
+    assert response["Content-Type"] == "image/png" and response["Content-Disposition"].startswith("inline")
+
+
+@pytest.mark.django_db
+def test_attachments_are_404_for_everyone_who_may_not_read_the_message(api, alice, bob, carol, mallory, chat):
+    """Another company, a colleague outside the conversation, and anyone once the message is deleted."""
+    (file,) = attach(api, alice, chat, upload())
+    for outsider in (carol, mallory):
+        assert assert_error(api(outsider).get(file["url"]), 404)["code"] == "not_found"
+    anonymous = APIClient().get(file["url"])
+    assert anonymous.status_code in (401, 403) and anonymous.json()["code"] in ("not_authenticated", "unauthorized")
+    message = Attachment.objects.get(pk=file["id"]).message
+    services.message_delete(actor=alice, message=message)
+    assert assert_error(api(bob).get(file["url"]), 404)["code"] == "not_found"
+    assert assert_error(api(bob).get("/api/v1/attachments/999999/"), 404)["code"] == "not_found"
+
+
+@pytest.mark.django_db
+def test_an_attachment_whose_file_is_gone_is_404_not_500(api, alice, chat, media_root):
+    (file,) = attach(api, alice, chat, upload())
+    for stored in stored_files(media_root):
+        stored.unlink()
+    assert assert_error(api(alice).get(file["url"]), 404)["code"] == "not_found"
 
 
 @pytest.mark.django_db
