@@ -8,8 +8,10 @@ from channels.middleware import BaseMiddleware
 from channels.routing import URLRouter
 from channels.security.websocket import OriginValidator
 from django.conf import settings
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.models import AnonymousUser
 from django.urls import path
+from django.utils.crypto import constant_time_compare
 
 from virtual_office.consumers import OfficeConsumer
 
@@ -68,29 +70,54 @@ class TokenAuthMiddleware(BaseMiddleware):
 def credentials_still_valid(
     *, session_keys: set[str], user_ids: set[int], token_keys: set[str]
 ) -> tuple[set[str], set[int], set[str]]:
-    """Which of these sessions, users and tokens still authenticate: one query each (open sockets
-    whose credentials are gone get closed by `consumers.close_revoked_sockets`)."""
+    """Which of these sessions, users and tokens still authenticate: a few queries per check, however
+    many sockets (open sockets whose credentials are gone get closed by
+    `consumers.close_revoked_sockets`). A session counts only while it exists and its user's
+    password is the one it was opened with, as for HTTP requests (a password change logs other
+    sessions out)."""
     from django.contrib.auth import get_user_model
     from django.contrib.sessions.models import Session
     from django.utils import timezone
     from rest_framework.authtoken.models import Token
 
+    user_model = get_user_model()
     sessions: set[str] = set()
     if session_keys:
         if settings.SESSION_ENGINE.endswith((".backends.db", ".backends.cached_db")):
-            sessions = set(
-                Session.objects.filter(session_key__in=session_keys, expire_date__gt=timezone.now()).values_list(
-                    "session_key", flat=True
-                )
+            store = Session.get_session_store_class()()
+            rows = Session.objects.filter(session_key__in=session_keys, expire_date__gt=timezone.now()).values_list(
+                "session_key", "session_data"
             )
+            data = {key: store.decode(raw) for key, raw in rows}
         else:
             from importlib import import_module
 
-            store = import_module(settings.SESSION_ENGINE).SessionStore
-            sessions = {key for key in session_keys if store().exists(key)}
-    users = set(get_user_model().objects.filter(pk__in=user_ids, is_active=True).values_list("pk", flat=True))
+            store_class = import_module(settings.SESSION_ENGINE).SessionStore
+            data = {key: loaded for key in session_keys if (loaded := store_class(session_key=key).load())}
+        owners = {key: _session_user_id(values) for key, values in data.items()}
+        users_by_id = user_model.objects.filter(pk__in={u for u in owners.values() if u is not None}, is_active=True)
+        hashes = {user.pk: _session_hashes(user) for user in users_by_id}
+        sessions = {
+            key
+            for key, values in data.items()
+            if any(constant_time_compare(values.get(HASH_SESSION_KEY, ""), h) for h in hashes.get(owners[key], ()))
+        }
+    users = set(user_model.objects.filter(pk__in=user_ids, is_active=True).values_list("pk", flat=True))
     tokens = set(Token.objects.filter(key__in=token_keys, user__is_active=True).values_list("key", flat=True))
     return sessions, users, tokens
+
+
+def _session_user_id(values: dict) -> int | None:
+    try:
+        return int(values[SESSION_KEY])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _session_hashes(user) -> list[str]:  # noqa: ANN001
+    """The hash a valid session of this user holds (and those made with SECRET_KEY_FALLBACKS)."""
+    fallback = getattr(user, "get_session_auth_fallback_hash", None)
+    return [user.get_session_auth_hash(), *(fallback() if fallback else ())]
 
 
 class ServerSendMiddleware:

@@ -281,6 +281,34 @@ async def test_logged_out_session_closes_its_socket(alice, settings, db_call):
     assert await closed_with(socket, timeout=3) == 4401
 
 
+async def test_password_change_closes_the_sockets_of_older_sessions(alice, bob, settings, db_call):
+    """As for HTTP: a session opened with the old password no longer authenticates."""
+    settings.WS_AUTH_CHECK_SECONDS = 0.3
+    origin = (b"origin", b"http://127.0.0.1:8000")
+    sockets = {}
+    for name, user in (("alice", alice), ("bob", bob)):
+        key = await db_call(_login_cookie, user)
+        sockets[name] = await connect_with_headers([(b"cookie", f"sessionid={key}".encode()), origin])
+        assert (await socket_hello(sockets[name]))["data"]["user"] == user.id
+    await asyncio.sleep(0.8)
+    assert await ping_answered(sockets["alice"])  # checked, still valid: stays open
+
+    def change_password() -> None:
+        alice.set_password("a new password, much longer")
+        alice.save()
+
+    await db_call(change_password)
+    assert await closed_with(sockets["alice"], timeout=3) == 4401
+    assert await ping_answered(sockets["bob"])
+    await close_all(sockets["bob"])
+
+
+async def socket_hello(socket) -> dict:  # noqa: ANN001
+    hello = await socket.receive_json_from(timeout=3)
+    assert hello["type"] == "hello"
+    return hello
+
+
 async def test_deleted_token_closes_its_socket(alice, settings, db_call):
     settings.WS_AUTH_CHECK_SECONDS = 0.3
     token = await db_call(lambda: Token.objects.create(user=alice))
