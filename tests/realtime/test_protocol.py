@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import threading
 import time
 
 import pytest
@@ -378,3 +379,31 @@ async def test_closing_a_typing_socket_stops_its_typing(group, alice, bob, setti
     stop = await wait_for(reader, "typing", timeout=3)
     assert stop["data"] == {"conversation": group.id, "user": alice.id, "state": "stop"}
     await close_all(reader)
+
+
+async def test_a_long_sweep_does_not_hold_back_socket_actions(alice, group, settings, monkeypatch):
+    """Settling a dead process' users runs beside the socket actions, not in front of them: before,
+    4,000 settles on the shared database thread held a `message.send` back for over 30 s."""
+    from presence import services as presence_services
+
+    settings.PRESENCE_HEARTBEAT_SECONDS = 0.1
+    sweeping, release = threading.Event(), threading.Event()
+
+    def slow_sweep() -> list[int]:
+        sweeping.set()
+        release.wait(10)
+        return []
+
+    monkeypatch.setattr(presence_services, "connections_sweep", slow_sweep)
+    socket = await connect(alice)
+    try:
+        assert await asyncio.to_thread(sweeping.wait, 5)
+        await socket.send_json_to(
+            {"action": "message.send", "ref": "m", "conversation": group.id, "body": "during the sweep"}
+        )
+        ack = await wait_for(socket, "ack", timeout=5)
+        assert ack["ref"] == "m" and ack["data"]["body"] == "during the sweep"
+        assert not release.is_set()  # the sweep was still running
+    finally:
+        release.set()
+    await close_all(socket)
