@@ -311,8 +311,9 @@ class OfficeConsumer(AsyncWebsocketConsumer):
 
 
 def upkeep(fn: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
-    """Run ORM upkeep (presence settles, the sweep of a dead process' sockets) in the worker pool,
-    not on the one thread that serves every socket action of this process. After a process with
+    """Run ORM upkeep (presence settles, heartbeats, the sweep of a dead process' sockets, the
+    credentials check) in the worker pool, not on the one thread that serves every socket action of
+    this process. After a process with
     4,000 sockets died, settling them on that thread held a `message.send` back by 5.4 s."""
     return database_sync_to_async(fn, thread_sensitive=False)
 
@@ -331,7 +332,7 @@ async def heartbeat_connections(hub: Hub) -> None:
     from presence import services as presence_services
 
     sockets = {c.channel_name: c.user_id for c in list(hub.consumers) if not c.closed}
-    await database_sync_to_async(presence_services.connections_heartbeat)(server_id=hub.server_id, sockets=sockets)
+    await upkeep(presence_services.connections_heartbeat)(server_id=hub.server_id, sockets=sockets)
     await upkeep(presence_services.connections_sweep)()
 
 
@@ -344,7 +345,7 @@ async def close_revoked_sockets(hub: Hub) -> None:
     consumers = [c for c in list(hub.consumers) if not c.closed]
     if not consumers:
         return
-    sessions, users, tokens = await database_sync_to_async(credentials_still_valid)(
+    sessions, users, tokens = await upkeep(credentials_still_valid)(
         session_keys={c.session_key for c in consumers if c.session_key},
         user_ids={c.user_id for c in consumers},
         token_keys={c.token_key for c in consumers if c.token_key},
