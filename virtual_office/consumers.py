@@ -113,6 +113,7 @@ class OfficeConsumer(AsyncWebsocketConsumer):
         await database_sync_to_async(presence_services.connection_open)(
             user=user, channel_name=self.channel_name, server_id=self.hub.server_id
         )
+        self.hub.socket_opened()
 
     async def disconnect(self, code: int) -> None:
         if not hasattr(self, "hub"):
