@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.staticfiles import finders
 from django.http import Http404, HttpRequest, HttpResponse
@@ -68,6 +69,7 @@ def office_context(user: User) -> dict:
         "people": UserOut(people, many=True).data,
         "spaces": SpaceOut(spaces, many=True).data,
         "enterable": [s.id for s in spaces if s.may_enter],
+        "ice_servers": settings.WEBRTC_ICE_SERVERS,
         "urls": {
             "api": "/api/v1/",
             "socket": "/ws/",

@@ -1,9 +1,11 @@
 """Settings for Virtual Office, read from the environment (see `.env.example`)."""
 
+import json
 import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -14,6 +16,24 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_ice_servers(name: str) -> list[dict]:
+    """A JSON list of WebRTC RTCIceServer objects, e.g. `[{"urls": "stun:stun.example.com:3478"},
+    {"urls": "turn:turn.example.com", "username": "u", "credential": "p"}]`."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return []
+    try:
+        servers = json.loads(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} is not valid JSON: {exc}") from None
+    if not isinstance(servers, list) or not all(
+        isinstance(server, dict) and isinstance(server.get("urls"), (str, list)) and server["urls"]
+        for server in servers
+    ):
+        raise ImproperlyConfigured(f'{name} must be a JSON list of objects with "urls": [{{"urls": "stun:host"}}].')
+    return servers
 
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
@@ -227,6 +247,9 @@ WS_RATE_LIMIT = int(os.environ.get("WS_RATE_LIMIT", "120"))  # socket actions pe
 PRESENCE_OFFLINE_GRACE_SECONDS = float(os.environ.get("PRESENCE_OFFLINE_GRACE_SECONDS", "3"))
 CALL_RING_SECONDS = float(os.environ.get("CALL_RING_SECONDS", "30"))
 TELEPORT_EXPIRY_SECONDS = float(os.environ.get("TELEPORT_EXPIRY_SECONDS", "60"))
+# STUN/TURN servers for calls (RTCPeerConnection's iceServers). Empty: calls connect only where the
+# two browsers reach each other directly (one network).
+WEBRTC_ICE_SERVERS = env_ice_servers("WEBRTC_ICE_SERVERS")
 
 LOGGING = {
     "version": 1,

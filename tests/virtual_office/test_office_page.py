@@ -116,3 +116,17 @@ def test_menu_of_myself_and_of_strangers(alice, mallory, client):
     assert 'role="menuitem"' not in mine.content.decode()
     assert browser_for(alice).get(f"/office/people/{mallory.id}/menu/").status_code == 404
     assert client.get(f"/office/people/{alice.id}/menu/").status_code == 302
+
+
+def test_office_page_gives_the_calls_the_configured_ice_servers(alice, settings):
+    def ice_servers() -> list:
+        html = browser_for(alice).get("/").content.decode()
+        data = json.loads(re.search(r'<script id="office-data" type="application/json">(.*?)</script>', html).group(1))
+        return data["ice_servers"]
+
+    assert ice_servers() == []  # default: calls within one network
+    settings.WEBRTC_ICE_SERVERS = [
+        {"urls": "stun:stun.example.com:3478"},
+        {"urls": ["turn:turn.example.com"], "username": "office", "credential": "s3cret"},
+    ]
+    assert ice_servers() == settings.WEBRTC_ICE_SERVERS

@@ -53,3 +53,17 @@ def test_check_deploy_notices_a_missing_secret_key():
     del env["DJANGO_SECRET_KEY"]
     result = check_deploy(env)
     assert "security.W009" in result.stdout + result.stderr  # the built-in development key
+
+
+def test_ice_servers_come_from_the_environment_and_bad_json_is_a_clear_error():
+    env = production_env()
+    env["WEBRTC_ICE_SERVERS"] = '[{"urls": "stun:stun.example.com:3478"}]'
+    probe = "from django.conf import settings; print(settings.WEBRTC_ICE_SERVERS)"
+    result = subprocess.run([sys.executable, "manage.py", "shell", "-c", probe], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "stun:stun.example.com:3478" in result.stdout, result.stderr
+    for bad in ('{"urls": "stun:x"', '{"urls": "stun:x"}', '[{"username": "u"}]'):
+        env["WEBRTC_ICE_SERVERS"] = bad
+        result = check_deploy(env)
+        assert result.returncode != 0
+        assert "ImproperlyConfigured: WEBRTC_ICE_SERVERS" in result.stderr, result.stderr
