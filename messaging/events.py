@@ -76,15 +76,16 @@ def participant_changed(participant: Participant, *, created: bool, was_active: 
         payload = _conversation_payload(conversation_id)
         return envelope("conversation.created", payload) if payload else None
 
+    once = f"conversation.updated:{conversation_id}"
     if now_active:
-        send_event_on_commit(group, updated)
+        send_event_on_commit(group, updated, once=once)
         send_event_on_commit(
             user_group(participant.user_id),
             created_event,
             control={"op": "join", "conversation": conversation_id, "rev": rev},
         )
     else:
-        send_event_on_commit(group, updated)
+        send_event_on_commit(group, updated, once=once)
         send_event_on_commit(user_group(participant.user_id), control={"op": "leave", "conversation": conversation_id})
 
 
@@ -94,6 +95,7 @@ def conversation_saved(conversation: Conversation, *, created: bool) -> None:
     send_event_on_commit(
         conversation_group(conversation.id),
         lambda: (lambda p: envelope("conversation.updated", p) if p else None)(_conversation_payload(conversation.id)),
+        once=f"conversation.updated:{conversation.id}",
     )
 
 

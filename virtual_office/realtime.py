@@ -102,13 +102,19 @@ def send_event_on_commit(
     exclude_user: int | None = None,
     watchers_only: bool = False,
     control: dict | None = None,
+    once: str | None = None,
 ) -> None:
     """Send `event` to every socket in `group` once the current transaction commits (never on rollback).
 
     `control` carries instructions for the sockets themselves (join or leave a conversation group)
     and travels in the same ordered stream as the events. `event` may be a function that builds the
     payload at commit time, for payloads that need rows written later in the same transaction.
+    `once` names an event that goes out at most once per transaction however often it is asked
+    for (e.g. `conversation.updated` when five participants are added); use it with a builder, which
+    reads the state as committed.
     """
+    if once is not None and _already_pending(once):
+        return
     message: dict[str, Any] = {"type": FORWARD, "group": group}
     if exclude_user is not None:
         message["exclude_user"] = exclude_user
@@ -124,7 +130,20 @@ def send_event_on_commit(
         if "event" in message or "control" in message:
             send_now(group, message)
 
+    send.once = once
     transaction.on_commit(send, robust=True)
+
+
+def _already_pending(once: str) -> bool:
+    """An event with this key already waits for the same commit. Rolling back a savepoint drops the
+    callbacks registered inside it; a pending one was registered either inside a savepoint that is
+    still open, which encloses this call too (a rollback drops both), or inside one already released
+    or rolled back, which can no longer drop it alone. So the pending one goes out whenever this one
+    would have."""
+    connection = transaction.get_connection()
+    return connection.in_atomic_block and any(
+        getattr(func, "once", None) == once for _, func, _ in connection.run_on_commit
+    )
 
 
 def send_now(group: str, message: dict) -> None:

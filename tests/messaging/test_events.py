@@ -47,3 +47,47 @@ def test_message_data_renders_exactly_what_the_rest_serializer_renders(alice, bo
         assert message_data(message, user) == MessageOut(message, context=context).data
     assert "me" not in message_data(message)["reactions"][0]
     assert message_data(message, bob)["reactions"][0]["me"] is True
+
+
+@pytest.mark.django_db(transaction=True)  # the set-up commits: its own events are not pending
+def test_one_conversation_updated_per_change_however_many_participants(alice, bob, carol, capture_events):
+    from tests.factories import UserFactory
+
+    conversation = group_with(alice, bob)
+    dave, erin = UserFactory(company=alice.company), UserFactory(company=alice.company)
+    group = f"conversation.{conversation.id}"
+    capture_events.sent.clear()  # the set-up's own commits
+    with capture_events():
+        services.conversation_update(
+            actor=alice, conversation=conversation, title="Everyone",
+            participant_ids=[bob.id, carol.id, dave.id, erin.id], may_manage=True,
+        )
+    assert capture_events.types(group) == ["conversation.updated"]  # not one per participant and title
+    (updated,) = [m["event"] for g, m in capture_events.sent if g == group]
+    assert updated["data"]["title"] == "Everyone"
+    assert sorted(updated["data"]["participants"]) == sorted([alice.id, bob.id, carol.id, dave.id, erin.id])
+    for user in (carol, dave, erin):  # each newcomer still learns of it and joins its group
+        (created,) = [m for g, m in capture_events.sent if g == f"user.{user.id}"]
+        assert created["event"]["type"] == "conversation.created" and created["control"]["op"] == "join"
+
+
+@pytest.mark.django_db
+def test_a_once_event_survives_the_rollback_of_a_savepoint_that_asked_for_it_first(alice, capture_events):
+    from django.db import transaction
+
+    from virtual_office.realtime import envelope, send_event_on_commit
+
+    def ask() -> None:
+        send_event_on_commit("company.1", lambda: envelope("space.updated", {"n": 1}), once="k")
+
+    with capture_events():
+        with transaction.atomic():
+            try:
+                with transaction.atomic():
+                    ask()
+                    raise RuntimeError("undo the inner part")
+            except RuntimeError:
+                pass
+            ask()  # the inner one is gone with its savepoint: this one must be sent
+            ask()  # but only once
+    assert capture_events.types("company.1") == ["space.updated"]
