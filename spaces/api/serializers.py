@@ -42,5 +42,9 @@ class SpaceIn(serializers.ModelSerializer):
         extra_kwargs = {"capacity": {"min_value": 1, "max_value": 500}}
 
 
+class RemoveIn(serializers.Serializer):
+    user = serializers.IntegerField(help_text="The person to take out of the space.")
+
+
 class MeetingIn(serializers.Serializer):
     title = serializers.CharField(max_length=200)

@@ -7,6 +7,7 @@ urlpatterns = [
     path("spaces/<int:space_id>/", views.SpaceDetailView.as_view(), name="space-detail"),
     path("spaces/<int:space_id>/enter/", views.SpaceEnterView.as_view(), name="space-enter"),
     path("spaces/<int:space_id>/leave/", views.SpaceLeaveView.as_view(), name="space-leave"),
+    path("spaces/<int:space_id>/remove/", views.SpaceRemoveView.as_view(), name="space-remove"),
     path("spaces/<int:space_id>/conversation/", views.SpaceConversationView.as_view(), name="space-conversation"),
     path("spaces/<int:space_id>/meeting/", views.SpaceMeetingView.as_view(), name="space-meeting"),
 ]

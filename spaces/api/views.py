@@ -11,9 +11,9 @@ from messaging.api.serializers import ConversationOut
 from messaging.permissions import access_conversation
 from messaging.selectors import conversation_detail
 from presence.api.serializers import PresenceOut
-from presence.selectors import presence_get
+from presence.selectors import presence_get, user_list
 from spaces import selectors, services
-from spaces.api.serializers import MeetingIn, MeetingOut, SpaceIn, SpaceOut
+from spaces.api.serializers import MeetingIn, MeetingOut, RemoveIn, SpaceIn, SpaceOut
 from spaces.models import Space
 from spaces.permissions import IsCompanyAdminOrReadOnly, access_space, can_read_room
 from virtual_office.api import errors
@@ -76,6 +76,21 @@ class SpaceLeaveView(APIView):
         if presence_get(user=request.user).current_space_id != space.id:
             raise Conflict("not_in_space", f"You are not in {space.name}.")
         presence = services.space_leave(actor=request.user, reason="left")
+        return Response(PresenceOut(presence).data)
+
+
+class SpaceRemoveView(APIView):
+    """A company admin takes someone out of a space (the room notes "... was removed by ...")."""
+
+    @extend_schema(request=RemoveIn, responses={200: PresenceOut, **ERRORS})
+    def post(self, request: Request, space_id: int) -> Response:
+        space = access_space(request.user, space_id)
+        data = RemoveIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        person = user_list(user=request.user).filter(pk=data.validated_data["user"]).first()
+        if person is None:
+            raise NotFound("No such person.")
+        presence = services.space_remove(actor=request.user, space=space, user=person)
         return Response(PresenceOut(presence).data)
 
 

@@ -261,6 +261,34 @@ def test_leave_a_space_i_am_not_in_is_409(api, alice, space):
     assert where(alice) == desk.id
 
 
+@pytest.mark.django_db
+def test_a_company_admin_removes_someone_from_a_space(api, admin_user, alice, space):
+    api(alice).post(url(space, "enter"))
+    response = api(admin_user).post(url(space, "remove"), {"user": alice.id}, format="json")
+    assert response.status_code == 200 and response.json()["current_space"] is None
+    assert where(alice) is None
+    assert not Participant.objects.get(conversation__space=space, user=alice).is_active
+    note = Message.objects.filter(conversation__space=space, kind=Message.Kind.SYSTEM).order_by("seq").last()
+    assert note.body == f"{alice.name} was removed by {admin_user.name}"
+
+
+@pytest.mark.django_db
+def test_removing_from_a_space_is_for_company_admins_of_that_company(
+    api, admin_user, alice, bob, mallory, space, other_company
+):
+    api(alice).post(url(space, "enter"))
+    refused = api(bob).post(url(space, "remove"), {"user": alice.id}, format="json")
+    assert refused.status_code == 403 and refused.json()["code"] == "permission_denied"
+    their_admin = UserFactory(company=other_company, is_company_admin=True)
+    assert api(their_admin).post(url(space, "remove"), {"user": alice.id}, format="json").status_code == 404
+    # An admin names someone of another company, somebody not in the space, or nobody.
+    assert api(admin_user).post(url(space, "remove"), {"user": mallory.id}, format="json").status_code == 404
+    not_in = api(admin_user).post(url(space, "remove"), {"user": bob.id}, format="json")
+    assert not_in.status_code == 409 and not_in.json()["code"] == "not_in_space"
+    assert api(admin_user).post(url(space, "remove"), {}, format="json").status_code == 400
+    assert where(alice) == space.id
+
+
 # --- the room conversation ----------------------------------------------------------------------------
 
 
