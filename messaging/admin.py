@@ -1,4 +1,9 @@
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpRequest
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html
 from guardian.admin import GuardedModelAdmin
 
 from messaging import services
@@ -65,6 +70,40 @@ class ReactionAdmin(admin.ModelAdmin):
 
 @admin.register(Attachment)
 class AttachmentAdmin(admin.ModelAdmin):
+    """Files are never public (/media/ is not served): operators download them here, people through
+    `GET /api/v1/attachments/{id}/`."""
+
     list_display = ["name", "company", "message", "size", "content_type", "created_at"]
     list_filter = ["company", "content_type"]
     search_fields = ["name"]
+    exclude = ["file"]
+    readonly_fields = ["download", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # attachments come with messages
+    def get_urls(self) -> list:
+        download = path(
+            "<int:attachment_id>/download/",
+            self.admin_site.admin_view(self.download_view),
+            name="messaging_attachment_download",
+        )
+        return [download, *super().get_urls()]
+
+    def download_view(self, request: HttpRequest, attachment_id: int) -> FileResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        attachment = get_object_or_404(Attachment, pk=attachment_id)
+        try:
+            handle = attachment.file.open("rb")
+        except (FileNotFoundError, ValueError):
+            raise Http404("The attachment's file is gone.") from None
+        response = FileResponse(handle, as_attachment=True, filename=attachment.name)
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    @admin.display(description="File")
+    def download(self, obj: Attachment) -> str:
+        if obj.pk is None:
+            return "-"
+        url = reverse("admin:messaging_attachment_download", args=[obj.pk])
+        return format_html('<a href="{}">Download {}</a>', url, obj.name)
