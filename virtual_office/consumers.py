@@ -99,7 +99,7 @@ class OfficeConsumer(AsyncWebsocketConsumer):
         from messaging import selectors as messaging_selectors
         from presence import services as presence_services
 
-        revs = await database_sync_to_async(messaging_selectors.subscribed_conversation_revs)(user)
+        revs = await in_worker_pool(messaging_selectors.subscribed_conversation_revs)(user)
         self.floors.update(revs)
         groups = [user_group(self.user_id), company_group(self.company_id), *map(conversation_group, revs)]
         # Concurrently: a process joins a layer group only for its first local member, but a user
@@ -110,6 +110,7 @@ class OfficeConsumer(AsyncWebsocketConsumer):
         waiting, self.before_hello = self.before_hello, None
         for text, conversation, rev in waiting:
             await self.deliver(text, conversation, rev)
+        # On the actions' thread, on purpose: work queued there after this sees the user online.
         await database_sync_to_async(presence_services.connection_open)(
             user=user, channel_name=self.channel_name, server_id=self.hub.server_id
         )
@@ -124,15 +125,15 @@ class OfficeConsumer(AsyncWebsocketConsumer):
         from presence import services as presence_services
 
         await messaging_handlers.socket_closed(self)
-        await database_sync_to_async(presence_services.connection_close)(
+        await in_worker_pool(presence_services.connection_close)(
             user_id=self.user_id, channel_name=self.channel_name
         )
         # Offline only if no socket of this user is left on any process once the grace period is
-        # over (a reload reconnects well within it). Off the shared database thread (see `upkeep`):
+        # over (a reload reconnects well within it). Off the shared database thread (see `in_worker_pool`):
         # when many sockets close at once, their settles must not queue in front of socket actions.
         self.settle_timer = asyncio.get_running_loop().call_later(
             settings.PRESENCE_OFFLINE_GRACE_SECONDS,
-            lambda: asyncio.ensure_future(upkeep(presence_services.presence_settle)(user_id=self.user_id)),
+            lambda: asyncio.ensure_future(in_worker_pool(presence_services.presence_settle)(user_id=self.user_id)),
         )
 
     async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
@@ -311,11 +312,14 @@ class OfficeConsumer(AsyncWebsocketConsumer):
         await self.send_frame({"type": "error", "ref": ref, "error": {"code": code, "message": message}})
 
 
-def upkeep(fn: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
-    """Run ORM upkeep (presence settles, heartbeats, the sweep of a dead process' sockets, the
-    credentials check) in the worker pool, not on the one thread that serves every socket action of
-    this process. After a process with
-    4,000 sockets died, settling them on that thread held a `message.send` back by 5.4 s."""
+def in_worker_pool(fn: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+    """Run ORM work that is not a client's action in the worker pool, not on the one thread that
+    serves every socket action of this process: a socket's reads when it opens, its bookkeeping when
+    it closes, presence settles, heartbeats, the sweep of a dead process' sockets, the credentials
+    check.
+    After a process with 4,000 sockets died, settling them on that thread held a `message.send`
+    back for over 30 s; a reconnect storm queued the same way. A socket's own steps stay in order:
+    the consumer handles its connect before its disconnect."""
     return database_sync_to_async(fn, thread_sensitive=False)
 
 
@@ -333,8 +337,8 @@ async def heartbeat_connections(hub: Hub) -> None:
     from presence import services as presence_services
 
     sockets = {c.channel_name: c.user_id for c in list(hub.consumers) if not c.closed}
-    await upkeep(presence_services.connections_heartbeat)(server_id=hub.server_id, sockets=sockets)
-    await upkeep(presence_services.connections_sweep)()
+    await in_worker_pool(presence_services.connections_heartbeat)(server_id=hub.server_id, sockets=sockets)
+    await in_worker_pool(presence_services.connections_sweep)()
 
 
 @hub_job("WS_AUTH_CHECK_SECONDS")
@@ -346,7 +350,7 @@ async def close_revoked_sockets(hub: Hub) -> None:
     consumers = [c for c in list(hub.consumers) if not c.closed]
     if not consumers:
         return
-    sessions, users, tokens = await upkeep(credentials_still_valid)(
+    sessions, users, tokens = await in_worker_pool(credentials_still_valid)(
         session_keys={c.session_key for c in consumers if c.session_key},
         user_ids={c.user_id for c in consumers},
         token_keys={c.token_key for c in consumers if c.token_key},
