@@ -196,7 +196,6 @@ class Hub:
         # layer; and this process' messages for the other processes, in publish order.
         self.inbox: asyncio.Queue[dict] = asyncio.Queue()
         self.outbox: asyncio.Queue[tuple[str, dict]] = asyncio.Queue()
-        self.running = False
         self.delivered = 0
         self.dropped = 0
         self.closed_since_collect = 0
@@ -218,8 +217,12 @@ class Hub:
             for hook in _startup_hooks:
                 name = f"hub-{getattr(hook, '__name__', 'hook')}"
                 self._tasks.append(asyncio.create_task(hook(self), name=name))
-            self.running = True
             self._started.set()
+
+    @property
+    def running(self) -> bool:
+        """Started and not stopped: its tasks take what `publish` queues."""
+        return self._started.is_set() and bool(self._tasks)
 
     async def subscribe(self, group: str, consumer: OfficeConsumer) -> None:
         """Add a local socket to a group; the process joins the layer group for its first one.
@@ -377,7 +380,6 @@ class Hub:
                 logger.exception("hub maintenance failed")
 
     async def stop(self) -> None:
-        self.running = False
         for task in self._tasks:
             task.cancel()
         self._tasks.clear()
