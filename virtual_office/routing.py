@@ -81,7 +81,6 @@ def credentials_still_valid(
     from rest_framework.authtoken.models import Token
 
     user_model = get_user_model()
-    sessions: set[str] = set()
     if session_keys:
         if settings.SESSION_ENGINE.endswith((".backends.db", ".backends.cached_db")):
             store = Session.get_session_store_class()()
@@ -94,15 +93,21 @@ def credentials_still_valid(
 
             store_class = import_module(settings.SESSION_ENGINE).SessionStore
             data = {key: loaded for key in session_keys if (loaded := store_class(session_key=key).load())}
-        owners = {key: _session_user_id(values) for key, values in data.items()}
-        users_by_id = user_model.objects.filter(pk__in={u for u in owners.values() if u is not None}, is_active=True)
-        hashes = {user.pk: _session_hashes(user) for user in users_by_id}
-        sessions = {
-            key
-            for key, values in data.items()
-            if any(constant_time_compare(values.get(HASH_SESSION_KEY, ""), h) for h in hashes.get(owners[key], ()))
-        }
-    users = set(user_model.objects.filter(pk__in=user_ids, is_active=True).values_list("pk", flat=True))
+    else:
+        data = {}
+    owners = {key: _session_user_id(values) for key, values in data.items()}
+    # One query for the sockets' users and the sessions' owners (the password is in the session hash).
+    active = {
+        user.pk: user
+        for user in user_model.objects.filter(pk__in=user_ids | {u for u in owners.values() if u}, is_active=True)
+        .only("pk", "password")
+    }
+    sessions = {
+        key
+        for key, values in data.items()
+        if owners[key] in active and _session_hash_matches(active[owners[key]], values.get(HASH_SESSION_KEY, ""))
+    }
+    users = {pk for pk in active if pk in user_ids}
     tokens = set(Token.objects.filter(key__in=token_keys, user__is_active=True).values_list("key", flat=True))
     return sessions, users, tokens
 
@@ -114,10 +119,10 @@ def _session_user_id(values: dict) -> int | None:
         return None
 
 
-def _session_hashes(user) -> list[str]:  # noqa: ANN001
-    """The hash a valid session of this user holds (and those made with SECRET_KEY_FALLBACKS)."""
-    fallback = getattr(user, "get_session_auth_fallback_hash", None)
-    return [user.get_session_auth_hash(), *(fallback() if fallback else ())]
+def _session_hash_matches(user, session_hash: str) -> bool:  # noqa: ANN001
+    """As `django.contrib.auth.get_user` checks it: the current hash, or one made with SECRET_KEY_FALLBACKS."""
+    hashes = [user.get_session_auth_hash(), *user.get_session_auth_fallback_hash()]
+    return any(constant_time_compare(session_hash, expected) for expected in hashes)
 
 
 class ServerSendMiddleware:

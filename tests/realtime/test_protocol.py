@@ -407,3 +407,21 @@ async def test_a_long_sweep_does_not_hold_back_socket_actions(alice, group, sett
     finally:
         release.set()
     await close_all(socket)
+
+
+@pytest.mark.django_db
+def test_credentials_check_is_three_queries_however_many_sockets(alice, bob, carol, django_assert_num_queries):
+    from virtual_office.routing import credentials_still_valid
+
+    sessions = {user.id: _login_cookie(user) for user in (alice, bob)}
+    token = Token.objects.create(user=carol)
+    alice.set_password("a new password, much longer")  # alice's session was opened with the old one
+    alice.save()
+    with django_assert_num_queries(3):  # sessions, users (with the sessions' owners), tokens
+        valid_sessions, users, tokens = credentials_still_valid(
+            session_keys=set(sessions.values()) | {"no-such-session"},
+            user_ids={alice.id, bob.id, carol.id, 999_999},
+            token_keys={token.key, "no-such-token"},
+        )
+    assert valid_sessions == {sessions[bob.id]}
+    assert users == {alice.id, bob.id, carol.id} and tokens == {token.key}
