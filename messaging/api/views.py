@@ -21,6 +21,7 @@ from messaging.api.serializers import (
     MessageOut,
     ReactionIn,
     ReadIn,
+    message_data,
 )
 from virtual_office.api import errors
 from virtual_office.errors import NotFound
@@ -123,7 +124,7 @@ class MessageListView(APIView):
         )
         message = selectors.message_queryset().get(pk=message.pk)
         return Response(
-            MessageOut(message, context={"user": request.user}).data,
+            message_data(message, request.user),
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
@@ -167,7 +168,7 @@ class MessageDetailView(APIView):
         data.is_valid(raise_exception=True)
         services.message_edit(actor=request.user, message=message, body=data.validated_data["body"])
         message = selectors.message_queryset().get(pk=message.pk)
-        return Response(MessageOut(message, context={"user": request.user}).data)
+        return Response(message_data(message, request.user))
 
     @extend_schema(responses={204: None, **errors(401, 403, 404)})
     def delete(self, request: Request, message_id: int) -> Response:
@@ -185,7 +186,7 @@ class ReactionListView(APIView):
         data.is_valid(raise_exception=True)
         services.reaction_add(actor=request.user, message=message, emoji=data.validated_data["emoji"])
         message = selectors.message_queryset().get(pk=message.pk)
-        return Response(MessageOut(message, context={"user": request.user}).data)
+        return Response(message_data(message, request.user))
 
 
 class ReactionDetailView(APIView):
@@ -194,7 +195,7 @@ class ReactionDetailView(APIView):
         message = permissions.access_message(request.user, message_id)
         services.reaction_remove(actor=request.user, message=message, emoji=emoji)
         message = selectors.message_queryset().get(pk=message.pk)
-        return Response(MessageOut(message, context={"user": request.user}).data)
+        return Response(message_data(message, request.user))
 
 
 # Types a browser may show in the page; everything else downloads.
