@@ -81,6 +81,7 @@ class AttachmentAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # attachments come with messages
+
     def get_urls(self) -> list:
         download = path(
             "<int:attachment_id>/download/",

@@ -127,7 +127,8 @@ class Reaction(models.Model):
 
 
 def attachment_path(instance: "Attachment", filename: str) -> str:
-    # A random directory per file: media URLs cannot be guessed from a company id and a file name.
+    # A random directory per file: stored names cannot be guessed from a company id and a file name
+    # (files are served only through the access-checked download, never from MEDIA_ROOT).
     return f"attachments/{instance.company_id}/{secrets.token_urlsafe(16)}/{filename}"
 
 
