@@ -7,9 +7,18 @@
 // On every (re)connect it resumes every conversation it knows. While a resume is running, replayed
 // events are compacted (one per message, at its latest rev), so they may skip revs: gaps are not
 // chased then, and the floor jumps to the rev the server reports in `resumed`.
+//
+// Reconnects wait a random time in [0, min(cap, base * 2^attempt)] ("full jitter"), so when a whole
+// worker's clients lose it at once they come back spread out rather than in one wave. The attempt
+// counter goes back to 0 only once a connection got `hello` and then stayed up for a while: a server
+// that accepts and closes at once (or says hello and then fails) keeps the waits growing.
+//
+// Nothing here needs a DOM: `location` and the window (for `online` / `offline`) are taken from the
+// global scope only when present, or passed in, so node can import and test this module.
 
-const BACKOFF_START_MS = 500;
-const BACKOFF_MAX_MS = 10000;
+export const BACKOFF_BASE_MS = 500;
+export const BACKOFF_CAP_MS = 30000;
+export const STABLE_AFTER_HELLO_MS = 5000;
 const REQUEST_TIMEOUT_MS = 20000;
 const BANNER_DELAY_MS = 600;
 const HEARTBEAT_MS = 25000;
@@ -23,11 +32,22 @@ export class SocketError extends Error {
 }
 
 export class OfficeSocket {
-  constructor({ url, banner = null, WebSocketImpl = globalThis.WebSocket } = {}) {
-    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    this.url = url || `${scheme}${location.host}/ws/`;
+  constructor({
+    url,
+    banner = null,
+    WebSocketImpl = globalThis.WebSocket,
+    location = globalThis.location,
+    network = globalThis, // where `online` / `offline` fire: the window in a browser
+    random = Math.random,
+  } = {}) {
+    if (!url) {
+      const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+      url = `${scheme}${location.host}/ws/`;
+    }
+    this.url = url;
     this.banner = banner;
     this.WebSocketImpl = WebSocketImpl;
+    this.random = random;
     this.ws = null;
     this.state = "idle"; // idle | connecting | open | closed (for good)
     this.everOpened = false;
@@ -42,14 +62,18 @@ export class OfficeSocket {
     this.resumeTimer = null;
     this.pendingGaps = new Set();
     this.reconnectTimer = null;
+    this.stableTimer = null;
+    this.lastDelay = null;
     this.bannerTimer = null;
     this.ticker = setInterval(() => this.expireRequests(), 1000);
     // A silently dead connection (sleeping laptop, lost Wi-Fi) only shows itself when a ping goes unanswered.
     this.heartbeat = setInterval(() => this.checkAlive(), HEARTBEAT_MS);
-    window.addEventListener("online", () => this.onOnline());
-    window.addEventListener("offline", () => {
-      if (this.ws) this.ws.close(4000, "offline");
-    });
+    if (network && typeof network.addEventListener === "function") {
+      network.addEventListener("online", () => this.onOnline());
+      network.addEventListener("offline", () => {
+        if (this.ws) this.ws.close(4000, "offline");
+      });
+    }
     this.stats = { duplicates: 0, gaps: 0, resumes: 0, reconnects: 0 };
   }
 
@@ -106,6 +130,9 @@ export class OfficeSocket {
 
   handleClose(code) {
     const wasOpen = this.state === "open";
+    // Closed before it proved itself: the next wait keeps growing.
+    clearTimeout(this.stableTimer);
+    this.stableTimer = null;
     this.resuming.clear();
     // Requests already sent may or may not have reached the server: resend those that are safe to
     // repeat (message.send is idempotent by client_id), fail the others.
@@ -129,12 +156,18 @@ export class OfficeSocket {
   scheduleReconnect() {
     this.state = "idle";
     this.showBanner();
-    const base = Math.min(BACKOFF_MAX_MS, BACKOFF_START_MS * 2 ** this.attempt);
-    const delay = base / 2 + Math.random() * (base / 2);
+    const delay = this.reconnectDelay();
+    this.lastDelay = delay;
     this.attempt += 1;
     this.stats.reconnects += 1;
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  /** Full jitter: anywhere in [0, min(cap, base * 2^attempt)]. */
+  reconnectDelay() {
+    const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** this.attempt);
+    return this.random() * ceiling;
   }
 
   onOnline() {
@@ -183,7 +216,8 @@ export class OfficeSocket {
     this.banner.textContent = text || "";
     this.banner.dataset.level = level || "";
     this.banner.hidden = !text;
-    document.body.classList.toggle("is-offline", Boolean(text) && level !== "ok");
+    const body = this.banner.ownerDocument && this.banner.ownerDocument.body;
+    if (body) body.classList.toggle("is-offline", Boolean(text) && level !== "ok");
   }
 
   hideBanner() {
@@ -233,7 +267,12 @@ export class OfficeSocket {
     const reconnected = this.everOpened;
     this.everOpened = true;
     this.hellos = (this.hellos || 0) + 1;
-    this.attempt = 0;
+    // Not at once: a server that says hello and then fails must not get a reconnect loop.
+    clearTimeout(this.stableTimer);
+    this.stableTimer = setTimeout(() => {
+      this.stableTimer = null;
+      this.attempt = 0;
+    }, STABLE_AFTER_HELLO_MS);
     this.hideBanner();
     this.emit("hello", { ...frame, data: { ...frame.data, reconnected } });
     if (this.revs.size) this.resume([...this.revs.keys()]);
@@ -426,6 +465,9 @@ export class OfficeSocket {
   close() {
     this.state = "closed";
     clearTimeout(this.reconnectTimer);
+    clearTimeout(this.stableTimer);
+    clearTimeout(this.resumeTimer);
+    clearTimeout(this.bannerTimer);
     clearInterval(this.ticker);
     clearInterval(this.heartbeat);
     if (this.ws) this.ws.close(1000, "bye");

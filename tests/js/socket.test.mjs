@@ -1,0 +1,187 @@
+// static/js/socket.js under node: reconnect backoff, close codes, resync, retries of `unavailable`.
+// A scripted FakeWebSocket plays the server; node:test's mock timers stand in for time.
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { afterEach, beforeEach, describe, mock, test } from "node:test";
+
+import { FakeNetwork, FakeWebSocket } from "./fakes.mjs";
+
+async function importSocketModule() {
+  const file = new URL("../../static/js/socket.js", import.meta.url);
+  try {
+    return await import(file.href);
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
+    // Node before 20.19 / 22.7 reads a .js file outside a "type": "module" package as CommonJS.
+    const source = await readFile(file, "utf8");
+    return import(`data:text/javascript,${encodeURIComponent(source)}`);
+  }
+}
+
+const { OfficeSocket, BACKOFF_BASE_MS, BACKOFF_CAP_MS, STABLE_AFTER_HELLO_MS } = await importSocketModule();
+
+const HIGHEST = 0.999999; // Math.random() is below 1
+let sockets = [];
+
+function makeSocket(options = {}) {
+  const socket = new OfficeSocket({
+    url: "ws://office.test/ws/",
+    WebSocketImpl: FakeWebSocket,
+    network: new FakeNetwork(),
+    random: () => HIGHEST,
+    ...options,
+  });
+  sockets.push(socket);
+  return socket;
+}
+
+/** Wait out the scheduled reconnect; returns the new socket (asserting one was opened then, not before). */
+function waitForReconnect(socket) {
+  const before = FakeWebSocket.all.length;
+  const delay = socket.lastDelay;
+  if (delay >= 1) {
+    mock.timers.tick(Math.floor(delay) - (Number.isInteger(delay) ? 1 : 0));
+    assert.equal(FakeWebSocket.all.length, before, `reconnected before its ${delay} ms wait`);
+  }
+  mock.timers.tick(1);
+  assert.equal(FakeWebSocket.all.length, before + 1, `no reconnect after ${delay} ms`);
+  return FakeWebSocket.last();
+}
+
+/** The ceiling of the wait just scheduled, read back through a random() of (almost) 1. */
+const ceilingOf = (delay) => Math.round(delay / HIGHEST);
+
+beforeEach(() => {
+  FakeWebSocket.reset();
+  mock.timers.enable({ apis: ["setTimeout", "setInterval", "Date"] });
+});
+
+afterEach(() => {
+  for (const socket of sockets) socket.close();
+  sockets = [];
+  mock.timers.reset();
+});
+
+describe("reconnect backoff", () => {
+  test("waits grow from the base and double up to the 30 s cap", () => {
+    const socket = makeSocket();
+    socket.connect();
+    let ws = FakeWebSocket.last();
+    const ceilings = [];
+    for (let i = 0; i < 10; i += 1) {
+      ws.drop(1006); // refused before it ever opened
+      assert.ok(socket.lastDelay >= 0 && socket.lastDelay <= BACKOFF_CAP_MS, `delay ${socket.lastDelay}`);
+      ceilings.push(ceilingOf(socket.lastDelay));
+      ws = waitForReconnect(socket);
+    }
+    const base = BACKOFF_BASE_MS;
+    const expected = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512].map((k) => Math.min(BACKOFF_CAP_MS, base * k));
+    assert.deepEqual(ceilings, expected);
+    assert.ok(base >= 500 && base <= 1000);
+  });
+
+  test("full jitter: every wait lies in [0, min(cap, base * 2^attempt)], down to 0", () => {
+    const socket = makeSocket({ random: Math.random });
+    for (let attempt = 0; attempt < 40; attempt += 1) {
+      socket.attempt = attempt;
+      const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt);
+      for (let i = 0; i < 50; i += 1) {
+        const delay = socket.reconnectDelay();
+        assert.ok(delay >= 0 && delay <= ceiling, `attempt ${attempt}: ${delay} outside [0, ${ceiling}]`);
+      }
+    }
+    const floorSocket = makeSocket({ random: () => 0 });
+    floorSocket.attempt = 6;
+    assert.equal(floorSocket.reconnectDelay(), 0);
+  });
+
+  test("the cap is 30 s, however many attempts", () => {
+    assert.equal(BACKOFF_CAP_MS, 30000);
+    const socket = makeSocket();
+    for (const attempt of [6, 10, 50, 2000]) {
+      socket.attempt = attempt;
+      const delay = socket.reconnectDelay();
+      assert.ok(delay <= 30000 && delay > 29990, `attempt ${attempt}: ${delay}`);
+    }
+  });
+
+  test("a server that accepts (or even says hello) and closes at once does not reset the counter", () => {
+    const socket = makeSocket();
+    socket.connect();
+    let ws = FakeWebSocket.last();
+    const ceilings = [];
+    for (let i = 0; i < 3; i += 1) {
+      ws.accept();
+      ws.drop(1011);
+      ceilings.push(ceilingOf(socket.lastDelay));
+      ws = waitForReconnect(socket);
+    }
+    for (let i = 0; i < 2; i += 1) {
+      ws.open();
+      mock.timers.tick(STABLE_AFTER_HELLO_MS - 1);
+      ws.drop(1011);
+      ceilings.push(ceilingOf(socket.lastDelay));
+      ws = waitForReconnect(socket);
+    }
+    assert.deepEqual(ceilings, [1, 2, 4, 8, 16].map((k) => BACKOFF_BASE_MS * k));
+  });
+
+  test("the counter resets once a connection got hello and stayed up", () => {
+    const socket = makeSocket();
+    socket.connect();
+    let ws = FakeWebSocket.last();
+    for (let i = 0; i < 4; i += 1) {
+      ws.drop(1006);
+      ws = waitForReconnect(socket);
+    }
+    assert.equal(socket.attempt, 4);
+    ws.open();
+    assert.equal(socket.attempt, 4, "not reset by hello alone");
+    mock.timers.tick(STABLE_AFTER_HELLO_MS);
+    assert.equal(socket.attempt, 0);
+    ws.drop(1006);
+    assert.equal(ceilingOf(socket.lastDelay), BACKOFF_BASE_MS);
+  });
+
+  test("the `online` event reconnects at once", () => {
+    const network = new FakeNetwork();
+    const socket = makeSocket({ network });
+    socket.connect();
+    let ws = FakeWebSocket.last();
+    for (let i = 0; i < 3; i += 1) {
+      ws.drop(1006);
+      ws = waitForReconnect(socket);
+    }
+    ws.drop(1006);
+    const before = FakeWebSocket.all.length;
+    network.fire("online");
+    assert.equal(FakeWebSocket.all.length, before + 1);
+    assert.equal(socket.state, "connecting");
+  });
+
+  test("`offline` closes the socket, which then reconnects with backoff", () => {
+    const network = new FakeNetwork();
+    const socket = makeSocket({ network });
+    socket.connect();
+    const ws = FakeWebSocket.last().open();
+    network.fire("offline");
+    assert.equal(ws.closedWith, 4000);
+    mock.timers.tick(0);
+    assert.equal(socket.state, "idle");
+    waitForReconnect(socket);
+  });
+});
+
+describe("without a DOM", () => {
+  test("the URL comes from an injected location; a banner without a document still works", () => {
+    const socket = makeSocket({ url: undefined, location: { protocol: "https:", host: "office.test:8443" } });
+    assert.equal(socket.url, "wss://office.test:8443/ws/");
+    const banner = { textContent: "", dataset: {}, hidden: true };
+    const withBanner = makeSocket({ banner });
+    withBanner.connect();
+    FakeWebSocket.last().open();
+    FakeWebSocket.last().drop(1006);
+    assert.equal(banner.textContent, "Reconnecting…");
+    assert.equal(banner.hidden, false);
+  });
+});
