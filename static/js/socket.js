@@ -19,6 +19,14 @@
 export const BACKOFF_BASE_MS = 500;
 export const BACKOFF_CAP_MS = 30000;
 export const STABLE_AFTER_HELLO_MS = 5000;
+
+// Close codes. Every code but 4401 means: reconnect with backoff, then resume what we know.
+export const CLOSE_SIGNED_OUT = 4401;
+export const CLOSE_TRY_AGAIN = 1013; // the server is overloaded (or Redis / the database is away)
+export const CLOSE_TOO_SLOW = 4008; // we did not read our frames fast enough
+export const CLOSE_FLOOD = 4029; // we sent too much
+// After these the server asked for a pause: the wait is never 0 and `online` does not cut it short.
+const SLOW_DOWN_CODES = new Set([CLOSE_TRY_AGAIN, CLOSE_FLOOD]);
 const REQUEST_TIMEOUT_MS = 20000;
 const BANNER_DELAY_MS = 600;
 const HEARTBEAT_MS = 25000;
@@ -64,6 +72,7 @@ export class OfficeSocket {
     this.reconnectTimer = null;
     this.stableTimer = null;
     this.lastDelay = null;
+    this.lastCloseCode = null;
     this.bannerTimer = null;
     this.ticker = setInterval(() => this.expireRequests(), 1000);
     // A silently dead connection (sleeping laptop, lost Wi-Fi) only shows itself when a ping goes unanswered.
@@ -141,7 +150,8 @@ export class OfficeSocket {
       if (request.resend) this.queue.push(request);
       else request.reject(new SocketError("disconnected", "The connection dropped before an answer came."));
     }
-    if (code === 4401) {
+    this.lastCloseCode = code;
+    if (code === CLOSE_SIGNED_OUT) {
       this.state = "closed";
       this.setBanner("You have been signed out. Reload the page to sign in again.", "error");
       this.failQueue("unauthenticated", "Signed out.");
@@ -150,13 +160,13 @@ export class OfficeSocket {
     }
     this.state = "idle";
     if (wasOpen) this.emit("socket.down", { data: { code } });
-    this.scheduleReconnect();
+    this.scheduleReconnect(code);
   }
 
-  scheduleReconnect() {
+  scheduleReconnect(code = null) {
     this.state = "idle";
     this.showBanner();
-    const delay = this.reconnectDelay();
+    const delay = this.reconnectDelay(code);
     this.lastDelay = delay;
     this.attempt += 1;
     this.stats.reconnects += 1;
@@ -164,14 +174,19 @@ export class OfficeSocket {
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
   }
 
-  /** Full jitter: anywhere in [0, min(cap, base * 2^attempt)]. */
-  reconnectDelay() {
+  /**
+   * Full jitter: anywhere in [0, min(cap, base * 2^attempt)]. After "try again later" (1013) or a
+   * flood (4029) at least the base and over at least twice that, still spread over the window.
+   */
+  reconnectDelay(code = null) {
     const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** this.attempt);
-    return this.random() * ceiling;
+    if (!SLOW_DOWN_CODES.has(code)) return this.random() * ceiling;
+    const least = BACKOFF_BASE_MS;
+    return least + this.random() * (Math.max(ceiling, 2 * least) - least);
   }
 
   onOnline() {
-    if (this.state !== "idle") return;
+    if (this.state !== "idle" || SLOW_DOWN_CODES.has(this.lastCloseCode)) return;
     this.attempt = 0;
     clearTimeout(this.reconnectTimer);
     this.connect();

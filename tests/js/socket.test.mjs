@@ -172,6 +172,87 @@ describe("reconnect backoff", () => {
   });
 });
 
+/** A socket that is up (hello received) and knows conversation 7 at rev 4 and 9 at rev 10. */
+function connectedWithHistory(options = {}) {
+  const socket = makeSocket(options);
+  socket.connect();
+  const ws = FakeWebSocket.last().open();
+  socket.track(7, 3);
+  ws.deliver({ type: "message.created", conversation: 7, rev: 4, data: { id: 40 } });
+  socket.track(9, 10);
+  return { socket, ws };
+}
+
+const created = (conversation, rev) => ({ type: "message.created", conversation, rev, data: { id: rev } });
+
+describe("close codes", () => {
+  test("1013: never straight back, `online` does not cut the wait short, then resume", () => {
+    const network = new FakeNetwork();
+    const { socket, ws } = connectedWithHistory({ random: () => 0, network });
+    ws.drop(1013);
+    assert.equal(socket.state, "idle");
+    assert.ok(socket.lastDelay >= BACKOFF_BASE_MS, `waited only ${socket.lastDelay} ms`);
+    network.fire("online");
+    assert.equal(FakeWebSocket.all.length, 1, "`online` bypassed the 1013 wait");
+    const next = waitForReconnect(socket);
+    next.accept();
+    assert.deepEqual(next.sent, [], "nothing is sent before hello");
+    next.hello();
+    const [resume] = next.actions("resume");
+    assert.deepEqual(resume.conversations, { 7: 4, 9: 10 });
+  });
+
+  test("1013 again and again: the waits keep growing and stay within the cap", () => {
+    const socket = makeSocket();
+    socket.connect();
+    let ws = FakeWebSocket.last();
+    const delays = [];
+    for (let i = 0; i < 9; i += 1) {
+      ws.accept();
+      ws.drop(1013);
+      delays.push(socket.lastDelay);
+      ws = waitForReconnect(socket);
+    }
+    for (let i = 1; i < delays.length; i += 1) assert.ok(delays[i] >= delays[i - 1], `${delays}`);
+    assert.ok(delays.every((delay) => delay >= BACKOFF_BASE_MS && delay <= BACKOFF_CAP_MS), `${delays}`);
+    assert.ok(delays.at(-1) > BACKOFF_CAP_MS * 0.99);
+  });
+
+  test("4008 (too slow to read): reconnect with backoff, resume, resend the pending message", () => {
+    const { socket, ws } = connectedWithHistory({ random: () => 0.5 });
+    const sent = socket.request("message.send", { conversation: 7, body: "hi", client_id: "c1" });
+    assert.equal(ws.actions("message.send").length, 1);
+    ws.drop(4008);
+    assert.equal(socket.state, "idle");
+    assert.ok(socket.lastDelay > 0 && socket.lastDelay <= BACKOFF_BASE_MS);
+    const next = waitForReconnect(socket).open();
+    assert.deepEqual(next.sent.map((frame) => frame.action), ["resume", "message.send"]);
+    assert.deepEqual(next.actions("resume")[0].conversations, { 7: 4, 9: 10 });
+    const again = next.actions("message.send")[0];
+    assert.equal(again.client_id, "c1");
+    next.deliver({ type: "ack", ref: again.ref, data: { id: 41 } });
+    return sent.then((data) => assert.deepEqual(data, { id: 41 }));
+  });
+
+  test("4029 (flood): reconnect after a wait that is never 0, then resume", () => {
+    const { socket, ws } = connectedWithHistory({ random: () => 0 });
+    ws.drop(4029);
+    assert.ok(socket.lastDelay >= BACKOFF_BASE_MS);
+    const next = waitForReconnect(socket).open();
+    assert.deepEqual(next.actions("resume")[0].conversations, { 7: 4, 9: 10 });
+  });
+
+  test("4401: signed out for good, no reconnect, waiting requests fail", async () => {
+    const { socket, ws } = connectedWithHistory();
+    const refused = socket.request("message.send", { conversation: 7, body: "x", client_id: "c2" });
+    ws.drop(4401);
+    await assert.rejects(refused, (error) => error.code === "unauthenticated");
+    mock.timers.tick(10 * BACKOFF_CAP_MS);
+    assert.equal(FakeWebSocket.all.length, 1);
+    assert.equal(socket.state, "closed");
+  });
+});
+
 describe("without a DOM", () => {
   test("the URL comes from an injected location; a banner without a document still works", () => {
     const socket = makeSocket({ url: undefined, location: { protocol: "https:", host: "office.test:8443" } });
