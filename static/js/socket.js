@@ -66,7 +66,7 @@ export class OfficeSocket {
     this.queue = []; // requests waiting for an open socket
     this.revs = new Map(); // conversation id -> floor rev (every event up to it was applied)
     this.ahead = new Map(); // conversation id -> revs above the floor already applied
-    this.resuming = new Set(); // conversation ids with a resume in flight
+    this.resuming = new Map(); // conversation id -> resumes in flight for it (a resync may overlap one)
     this.resumeTimer = null;
     this.pendingGaps = new Set();
     this.reconnectTimer = null;
@@ -269,6 +269,12 @@ export class OfficeSocket {
         return;
       case "resumed":
         return; // the ack of the same request carries the revs
+      case "resync":
+        // The server may have lost events for this socket (Redis was away): catch up as after a
+        // reconnect, on the same socket.
+        this.resumeAll();
+        this.emit("resync", frame);
+        return;
       default:
         break;
     }
@@ -290,8 +296,13 @@ export class OfficeSocket {
     }, STABLE_AFTER_HELLO_MS);
     this.hideBanner();
     this.emit("hello", { ...frame, data: { ...frame.data, reconnected } });
-    if (this.revs.size) this.resume([...this.revs.keys()]);
+    this.resumeAll();
     this.flushQueue();
+  }
+
+  /** Resume every conversation we know from its floor: after each (re)connect and on `resync`. */
+  resumeAll() {
+    return this.resume([...this.revs.keys()]);
   }
 
   acceptDurable(frame) {
@@ -377,14 +388,16 @@ export class OfficeSocket {
     for (const id of conversationIds) {
       if (!this.revs.has(id)) continue;
       conversations[id] = this.revs.get(id);
-      this.resuming.add(id);
+      this.resuming.set(id, (this.resuming.get(id) || 0) + 1);
     }
     if (!Object.keys(conversations).length) return Promise.resolve(null);
     this.stats.resumes += 1;
     const done = (data) => {
       for (const id of Object.keys(conversations)) {
         const number = Number(id);
-        this.resuming.delete(number);
+        const left = (this.resuming.get(number) || 1) - 1;
+        if (left > 0) this.resuming.set(number, left);
+        else this.resuming.delete(number);
         const reached = data && data.conversations ? Number(data.conversations[id]) : NaN;
         if (!Number.isNaN(reached)) this.advance(number, reached);
       }

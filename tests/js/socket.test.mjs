@@ -253,6 +253,65 @@ describe("close codes", () => {
   });
 });
 
+describe("resync", () => {
+  test("resumes every known conversation from its floor, on the same socket", async () => {
+    const { socket, ws } = connectedWithHistory();
+    ws.deliver(created(7, 6)); // 5 is missing: applied ahead, the floor stays at 4
+    const seen = [];
+    socket.on("resync", () => seen.push("resync"));
+    ws.deliver({ type: "resync" });
+    assert.equal(FakeWebSocket.all.length, 1, "resync must not reconnect");
+    assert.equal(ws.readyState, 1);
+    assert.deepEqual(seen, ["resync"]);
+    const resumes = ws.actions("resume");
+    assert.equal(resumes.length, 1);
+    assert.deepEqual(resumes[0].conversations, { 7: 4, 9: 10 });
+    ws.deliver(created(7, 5));
+    ws.deliver({ type: "resumed", ref: resumes[0].ref, data: { conversations: { 7: 8, 9: 12 } } });
+    ws.deliver({ type: "ack", ref: resumes[0].ref, data: { conversations: { 7: 8, 9: 12 } } });
+    await Promise.resolve();
+    assert.equal(socket.lastRev(7), 8);
+    assert.equal(socket.lastRev(9), 12);
+  });
+
+  test("sends the same resume as a reconnect does", () => {
+    const { socket, ws } = connectedWithHistory();
+    ws.deliver({ type: "resync" });
+    const onResync = ws.actions("resume")[0];
+    ws.drop(1006);
+    const next = waitForReconnect(socket).open();
+    const onReconnect = next.actions("resume")[0];
+    assert.deepEqual(onResync.conversations, onReconnect.conversations);
+  });
+
+  test("knowing no conversation yet, sends nothing", () => {
+    const socket = makeSocket();
+    socket.connect();
+    const ws = FakeWebSocket.last().open();
+    ws.deliver({ type: "resync" });
+    assert.deepEqual(ws.sent, []);
+  });
+
+  test("a resync during a resume: replayed revs are not chased as gaps until both are done", async () => {
+    const { socket, ws } = connectedWithHistory();
+    ws.drop(1006);
+    const next = waitForReconnect(socket).open();
+    const first = next.actions("resume")[0];
+    next.deliver({ type: "resync" });
+    const second = next.actions("resume")[1];
+    assert.deepEqual(second.conversations, { 7: 4, 9: 10 });
+    next.deliver({ type: "ack", ref: first.ref, data: { conversations: { 7: 4, 9: 10 } } });
+    await Promise.resolve();
+    next.deliver(created(7, 7)); // compacted replay: 5 and 6 were folded into later revs
+    mock.timers.tick(100);
+    assert.equal(socket.stats.gaps, 0);
+    assert.equal(next.actions("resume").length, 2);
+    next.deliver({ type: "ack", ref: second.ref, data: { conversations: { 7: 7, 9: 10 } } });
+    await Promise.resolve();
+    assert.equal(socket.lastRev(7), 7);
+  });
+});
+
 describe("without a DOM", () => {
   test("the URL comes from an injected location; a banner without a document still works", () => {
     const socket = makeSocket({ url: undefined, location: { protocol: "https:", host: "office.test:8443" } });
