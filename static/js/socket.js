@@ -27,6 +27,12 @@ export const CLOSE_TOO_SLOW = 4008; // we did not read our frames fast enough
 export const CLOSE_FLOOD = 4029; // we sent too much
 // After these the server asked for a pause: the wait is never 0 and `online` does not cut it short.
 const SLOW_DOWN_CODES = new Set([CLOSE_TRY_AGAIN, CLOSE_FLOOD]);
+
+// An `error` with code `unavailable` answers a request the server could not do right now (Redis or
+// the database briefly away). Requests safe to repeat are sent again after waits of about
+// 0.5, 1, 2, 4 s; past that they fail with that error.
+export const UNAVAILABLE_RETRIES = 4;
+export const UNAVAILABLE_BASE_MS = 500;
 const REQUEST_TIMEOUT_MS = 20000;
 const BANNER_DELAY_MS = 600;
 const HEARTBEAT_MS = 25000;
@@ -62,7 +68,8 @@ export class OfficeSocket {
     this.attempt = 0;
     this.handlers = new Map();
     this.nextRef = 1;
-    this.inflight = new Map(); // ref -> {frame, resolve, reject, deadline, resend}
+    this.inflight = new Map(); // ref -> {frame, resolve, reject, deadline, resend, retry, retries}
+    this.retrying = new Map(); // ref -> {request, timer}: answered `unavailable`, to be sent again
     this.queue = []; // requests waiting for an open socket
     this.revs = new Map(); // conversation id -> floor rev (every event up to it was applied)
     this.ahead = new Map(); // conversation id -> revs above the floor already applied
@@ -147,6 +154,12 @@ export class OfficeSocket {
     // repeat (message.send is idempotent by client_id), fail the others.
     for (const [ref, request] of this.inflight) {
       this.inflight.delete(ref);
+      if (request.resend) this.queue.push(request);
+      else request.reject(new SocketError("disconnected", "The connection dropped before an answer came."));
+    }
+    for (const [ref, { request, timer }] of this.retrying) {
+      clearTimeout(timer);
+      this.retrying.delete(ref);
       if (request.resend) this.queue.push(request);
       else request.reject(new SocketError("disconnected", "The connection dropped before an answer came."));
     }
@@ -259,14 +272,18 @@ export class OfficeSocket {
       case "pong":
         this.settle(frame.ref, true, frame.data);
         return;
-      case "error":
-        if (frame.ref !== undefined && frame.ref !== null && this.inflight.has(frame.ref)) {
-          const error = frame.error || {};
-          this.settle(frame.ref, false, new SocketError(error.code || "error", error.message));
-        } else {
+      case "error": {
+        const request = frame.ref !== undefined && frame.ref !== null ? this.inflight.get(frame.ref) : undefined;
+        if (!request) {
           this.emit("error", frame);
+          return;
         }
+        const error = frame.error || {};
+        const failure = new SocketError(error.code || "error", error.message);
+        if (failure.code === "unavailable" && this.retryLater(request, failure)) return;
+        this.settle(frame.ref, false, failure);
         return;
+      }
       case "resumed":
         return; // the ack of the same request carries the revs
       case "resync":
@@ -404,17 +421,24 @@ export class OfficeSocket {
       this.emit("resumed", { type: "resumed", data: data || { conversations: {} } });
       return data;
     };
-    return this.request("resume", { conversations }, { resend: false, front: true }).then(done, (error) => {
+    // Not resent after a reconnect (the next hello resumes everything anyway), but retried when the
+    // server could not read the history right now.
+    const options = { resend: false, retry: true, front: true };
+    return this.request("resume", { conversations }, options).then(done, (error) => {
       done(null);
-      if (error.code !== "disconnected") this.emit("error", { type: "error", error });
+      if (error.code !== "disconnected" && error.code !== "closed") this.emit("error", { type: "error", error });
       return null;
     });
   }
 
   // -- requests ----------------------------------------------------------------------------------
 
-  /** Send an action; resolves with the ack's data, rejects with a SocketError. */
-  request(action, fields = {}, { timeout = REQUEST_TIMEOUT_MS, resend = true, front = false } = {}) {
+  /**
+   * Send an action; resolves with the ack's data, rejects with a SocketError. `resend`: safe to
+   * repeat (message.send, idempotent by client_id), so sent again after a reconnect; `retry`
+   * (default: as `resend`): sent again after an `unavailable` answer.
+   */
+  request(action, fields = {}, { timeout = REQUEST_TIMEOUT_MS, resend = true, retry = resend, front = false } = {}) {
     return new Promise((resolve, reject) => {
       const ref = this.nextRef++;
       const request = {
@@ -424,15 +448,43 @@ export class OfficeSocket {
         reject,
         deadline: Date.now() + timeout,
         resend,
+        retry,
+        retries: 0,
+        lastError: null,
       };
-      if (this.state === "open" && this.ws && this.ws.readyState === 1) {
-        this.transmit(request);
-      } else if (front) {
-        this.queue.unshift(request);
-      } else {
-        this.queue.push(request);
-      }
+      this.dispatch(request, front);
     });
+  }
+
+  dispatch(request, front = false) {
+    if (this.state === "open" && this.ws && this.ws.readyState === 1) {
+      this.transmit(request);
+    } else if (front) {
+      this.queue.unshift(request);
+    } else {
+      this.queue.push(request);
+    }
+  }
+
+  /**
+   * After `unavailable`: send the same frame again after a jittered, growing wait. Returns false
+   * when the request is not safe to repeat or has had its retries: the caller rejects it.
+   */
+  retryLater(request, error) {
+    if (!request.retry || request.retries >= UNAVAILABLE_RETRIES) return false;
+    this.inflight.delete(request.ref);
+    const ceiling = UNAVAILABLE_BASE_MS * 2 ** request.retries;
+    request.retries += 1;
+    request.lastError = error;
+    // Half fixed, half random: a retry at once would most likely meet the same outage, and the
+    // random half spreads the many sockets that met it together.
+    const delay = ceiling / 2 + this.random() * (ceiling / 2);
+    const timer = setTimeout(() => {
+      this.retrying.delete(request.ref);
+      this.dispatch(request, request.frame.action === "resume");
+    }, delay);
+    this.retrying.set(request.ref, { request, timer });
+    return true;
   }
 
   /** Fire and forget (typing): dropped when the socket is down. */
@@ -488,8 +540,15 @@ export class OfficeSocket {
       else keep.push(request);
     }
     this.queue = keep;
+    for (const [ref, { request, timer }] of this.retrying) {
+      if (!expired(request)) continue;
+      clearTimeout(timer);
+      this.retrying.delete(ref);
+      request.reject(request.lastError);
+    }
   }
 
+  /** Close for good: no reconnect; what is still waiting fails with code `closed`. */
   close() {
     this.state = "closed";
     clearTimeout(this.reconnectTimer);
@@ -498,6 +557,18 @@ export class OfficeSocket {
     clearTimeout(this.bannerTimer);
     clearInterval(this.ticker);
     clearInterval(this.heartbeat);
-    if (this.ws) this.ws.close(1000, "bye");
+    const ws = this.ws;
+    // Detached first, so its close event does not count as a drop to reconnect from.
+    this.ws = null;
+    if (ws) ws.close(1000, "bye");
+    const closed = () => new SocketError("closed", "The connection was closed.");
+    for (const { request, timer } of this.retrying.values()) {
+      clearTimeout(timer);
+      request.reject(closed());
+    }
+    this.retrying.clear();
+    for (const request of this.inflight.values()) request.reject(closed());
+    this.inflight.clear();
+    this.failQueue("closed", "The connection was closed.");
   }
 }

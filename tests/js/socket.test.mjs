@@ -18,7 +18,14 @@ async function importSocketModule() {
   }
 }
 
-const { OfficeSocket, BACKOFF_BASE_MS, BACKOFF_CAP_MS, STABLE_AFTER_HELLO_MS } = await importSocketModule();
+const {
+  OfficeSocket,
+  BACKOFF_BASE_MS,
+  BACKOFF_CAP_MS,
+  STABLE_AFTER_HELLO_MS,
+  UNAVAILABLE_BASE_MS,
+  UNAVAILABLE_RETRIES,
+} = await importSocketModule();
 
 const HIGHEST = 0.999999; // Math.random() is below 1
 let sockets = [];
@@ -309,6 +316,145 @@ describe("resync", () => {
     next.deliver({ type: "ack", ref: second.ref, data: { conversations: { 7: 7, 9: 10 } } });
     await Promise.resolve();
     assert.equal(socket.lastRev(7), 7);
+  });
+});
+
+const unavailable = (ref) => ({
+  type: "error",
+  ref,
+  error: { code: "unavailable", message: "The server cannot do this right now; try again in a few seconds." },
+});
+
+/** Follows a promise's state, to assert it is still pending. */
+function watch(promise) {
+  const box = { state: "pending" };
+  promise.then(
+    () => { box.state = "resolved"; },
+    () => { box.state = "rejected"; },
+  );
+  return box;
+}
+
+// Lets every promise callback run (setImmediate is not among the mocked timers).
+const flush = () => new Promise((resolve) => setImmediate(resolve));
+
+describe("`unavailable` answers", () => {
+  test("message.send is sent again, the same frame, after a growing jittered wait, then resolves", async () => {
+    const socket = makeSocket({ random: () => 0 });
+    socket.connect();
+    const ws = FakeWebSocket.last().open();
+    const sent = socket.request("message.send", { conversation: 7, body: "hi", client_id: "c1" });
+    const state = watch(sent);
+    const waits = [];
+    for (let retry = 0; retry < UNAVAILABLE_RETRIES; retry += 1) {
+      const frames = ws.actions("message.send");
+      ws.deliver(unavailable(frames.at(-1).ref));
+      await flush();
+      assert.equal(state.state, "pending");
+      // random() = 0: the shortest wait, half the window; never at once.
+      const wait = (UNAVAILABLE_BASE_MS * 2 ** retry) / 2;
+      mock.timers.tick(wait - 1);
+      assert.equal(ws.actions("message.send").length, frames.length, `retry ${retry} came early`);
+      mock.timers.tick(1);
+      assert.equal(ws.actions("message.send").length, frames.length + 1, `retry ${retry} did not come`);
+      waits.push(wait);
+    }
+    assert.deepEqual(waits, [250, 500, 1000, 2000]);
+    const frames = ws.actions("message.send");
+    assert.ok(frames.every((frame) => frame.client_id === "c1" && frame.ref === frames[0].ref && frame.body === "hi"));
+    ws.deliver({ type: "ack", ref: frames[0].ref, data: { id: 5 } });
+    assert.deepEqual(await sent, { id: 5 });
+  });
+
+  test("the waits are jittered within their window", () => {
+    const socket = makeSocket({ random: () => HIGHEST });
+    socket.connect();
+    const ws = FakeWebSocket.last().open();
+    socket.request("message.send", { conversation: 7, body: "hi", client_id: "c1" }).catch(() => {});
+    ws.deliver(unavailable(ws.actions("message.send")[0].ref));
+    mock.timers.tick(UNAVAILABLE_BASE_MS - 1);
+    assert.equal(ws.actions("message.send").length, 1, "the longest wait is the whole window");
+    mock.timers.tick(1);
+    assert.equal(ws.actions("message.send").length, 2);
+  });
+
+  test(`after ${UNAVAILABLE_RETRIES} retries it fails with that error`, async () => {
+    const socket = makeSocket();
+    socket.connect();
+    const ws = FakeWebSocket.last().open();
+    const sent = socket.request("message.send", { conversation: 7, body: "hi", client_id: "c1" });
+    for (let answer = 0; answer <= UNAVAILABLE_RETRIES; answer += 1) {
+      ws.deliver(unavailable(ws.actions("message.send")[0].ref));
+      mock.timers.tick(UNAVAILABLE_BASE_MS * 2 ** answer);
+    }
+    await assert.rejects(sent, (error) => error.code === "unavailable" && /try again/.test(error.message));
+    assert.equal(ws.actions("message.send").length, 1 + UNAVAILABLE_RETRIES);
+  });
+
+  test("a request that is not safe to repeat fails at once", async () => {
+    const socket = makeSocket();
+    socket.connect();
+    const ws = FakeWebSocket.last().open();
+    const signal = socket.request("call.signal", { call: 3, payload: {} }, { resend: false });
+    ws.deliver(unavailable(ws.actions("call.signal")[0].ref));
+    await assert.rejects(signal, (error) => error.code === "unavailable");
+    mock.timers.tick(60000);
+    assert.equal(ws.actions("call.signal").length, 1);
+  });
+
+  test("other errors fail at once, also for message.send", async () => {
+    const socket = makeSocket();
+    socket.connect();
+    const ws = FakeWebSocket.last().open();
+    const sent = socket.request("message.send", { conversation: 7, body: "hi", client_id: "c1" });
+    const ref = ws.actions("message.send")[0].ref;
+    ws.deliver({ type: "error", ref, error: { code: "rate_limited", message: "Slow down." } });
+    await assert.rejects(sent, (error) => error.code === "rate_limited");
+  });
+
+  test("a retry still waiting when the socket drops is sent after the next hello", async () => {
+    const socket = makeSocket();
+    socket.connect();
+    const ws = FakeWebSocket.last().open();
+    const sent = socket.request("message.send", { conversation: 7, body: "hi", client_id: "c1" });
+    ws.deliver(unavailable(ws.actions("message.send")[0].ref));
+    ws.drop(1006);
+    const next = waitForReconnect(socket).open();
+    const [again] = next.actions("message.send");
+    assert.equal(again.client_id, "c1");
+    mock.timers.tick(10000);
+    assert.equal(next.actions("message.send").length + ws.actions("message.send").length, 2, "sent twice only");
+    next.deliver({ type: "ack", ref: again.ref, data: { id: 6 } });
+    assert.deepEqual(await sent, { id: 6 });
+  });
+
+  test("a resume answered `unavailable` is retried and then advances the floors", async () => {
+    const { socket, ws } = connectedWithHistory();
+    ws.deliver({ type: "resync" });
+    const [resume] = ws.actions("resume");
+    ws.deliver(unavailable(resume.ref));
+    mock.timers.tick(UNAVAILABLE_BASE_MS);
+    const retried = ws.actions("resume");
+    assert.equal(retried.length, 2);
+    assert.deepEqual(retried[1].conversations, { 7: 4, 9: 10 });
+    ws.deliver({ type: "ack", ref: retried[1].ref, data: { conversations: { 7: 9, 9: 10 } } });
+    await Promise.resolve();
+    assert.equal(socket.lastRev(7), 9);
+  });
+});
+
+describe("close()", () => {
+  test("closes for good: no reconnect, waiting requests fail with `closed`", async () => {
+    const socket = makeSocket();
+    socket.connect();
+    const ws = FakeWebSocket.last().open();
+    const sent = socket.request("message.send", { conversation: 7, body: "hi", client_id: "c1" });
+    socket.close();
+    await assert.rejects(sent, (error) => error.code === "closed");
+    mock.timers.tick(10 * BACKOFF_CAP_MS);
+    assert.equal(ws.closedWith, 1000);
+    assert.equal(FakeWebSocket.all.length, 1);
+    assert.equal(socket.state, "closed");
   });
 });
 
