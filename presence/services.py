@@ -7,10 +7,12 @@ the user becomes offline and leaves their space.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Collection
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from presence.models import Connection, Presence
@@ -117,10 +119,17 @@ def connections_heartbeat(*, server_id: str, sockets: dict[str, int]) -> list[st
     return restored
 
 
-def connections_sweep() -> list[int]:
-    """Remove connections of processes that stopped heartbeating; settle their users."""
+def connection_servers() -> dict[str, datetime]:
+    """Server processes holding connection rows -> the newest heartbeat among their rows."""
+    rows = Connection.objects.values("server_id").annotate(newest=Max("heartbeat_at"))
+    return {row["server_id"]: row["newest"] for row in rows}
+
+
+def connections_sweep(*, dead_servers: Collection[str] = ()) -> list[int]:
+    """Remove connections of processes known dead (their heartbeat in Redis expired) or that stopped
+    heartbeating their rows; settle their users (offline unless they have a socket elsewhere)."""
     cutoff = timezone.now() - stale_after()
-    stale = Connection.objects.filter(heartbeat_at__lt=cutoff)
+    stale = Connection.objects.filter(Q(heartbeat_at__lt=cutoff) | Q(server_id__in=list(dead_servers)))
     user_ids = set(stale.values_list("user_id", flat=True))
     stale.delete()
     # Connected with no connection row at all (every process that held one was stopped).

@@ -90,3 +90,10 @@ def capture_events(django_capture_on_commit_callbacks, monkeypatch):
             return [m["event"]["type"] for g, m in sent if "event" in m and (group is None or g == group)]
 
     return Capture()
+
+
+@pytest.fixture(autouse=True)
+def presence_frames_uncoalesced(settings):
+    """Socket tests count frames exactly: each presence change goes out at once unless a test
+    (tests/realtime/test_faults.py) measures the coalescing itself."""
+    settings.PRESENCE_COALESCE_SECONDS = 0

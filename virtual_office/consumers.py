@@ -9,23 +9,27 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import orjson
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone
 
 from virtual_office import shared_state
-from virtual_office.errors import ServiceError
+from virtual_office.errors import ServiceError, is_unavailable
 from virtual_office.realtime import (
     Hub,
     company_group,
     conversation_group,
     get_hub,
     hub_job,
+    on_hub_start,
     realtime_setting,
     user_group,
 )
@@ -38,6 +42,10 @@ ACTIONS: dict[str, Handler] = {}
 # Close codes (4000-4999 are the application's).
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FLOOD = 4029
+CLOSE_TOO_SLOW = 4008  # WS_SEND_QUEUE_MAX frames waited for this socket: reconnect and resume
+CLOSE_TRY_AGAIN = 1013  # the server could not open the socket now (Redis or the database busy or away)
+CLOSE_INTERNAL = 1011
+RESYNC = orjson.dumps({"type": "resync"}).decode()
 # Rate limits: settings WS_RATE_LIMIT actions per user per WS_RATE_WINDOW seconds, and
 # WS_FLOOD_CLOSE_AFTER refusals before 4029 (defaults in realtime.REALTIME_DEFAULTS; the
 # benchmark's sender raises WS_RATE_LIMIT through the environment).
@@ -65,6 +73,33 @@ class OfficeConsumer(AsyncWebsocketConsumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.channel_name = f"ws.{uuid.uuid4().hex}"
+        self.closed = False
+        self.cleaned_up = False
+        # Outbound frames that could not be written at once, drained in order by this socket's
+        # own writer task: the hub's fan-out never waits on one socket.
+        self.outbox: deque[str] = deque()
+        self.writer: asyncio.Future | None = None
+        self.roomy = asyncio.Event()
+        self.roomy.set()
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # Whatever ended this consumer (a close, an exception that escaped a handler, the
+            # server cancelling it): it leaves the hub and its connection row ends. Channels calls
+            # `disconnect` only for a clean websocket.disconnect; a socket left registered would be
+            # heartbeated as online for good.
+            await asyncio.shield(self.cleanup())
+
+    async def dispatch(self, message: dict) -> None:
+        # As Channels' own, without closing old database connections through a thread hop before
+        # every frame: this consumer touches the database only through database_sync_to_async,
+        # which does that itself in the worker thread.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -88,12 +123,39 @@ class OfficeConsumer(AsyncWebsocketConsumer):
         self.resume_locks: dict[int, asyncio.Lock] = {}
         self.typing_timers: dict[int, asyncio.TimerHandle] = {}
         self.refusals = 0
-        self.closed = False
         self.settle_timer: asyncio.TimerHandle | None = None
+        self.send_queue_max = int(getattr(settings, "WS_SEND_QUEUE_MAX", 1000))
+        server_send = self.scope.get("server_send")
+        protocol = getattr(server_send, "__self__", None)
+        writable = getattr(protocol, "writable", None)
+        # uvicorn's protocol tells whether its transport takes more without waiting; without it,
+        # every frame goes through the writer task.
+        self.transport_writable: asyncio.Event | None = writable if isinstance(writable, asyncio.Event) else None
+        self.transport = getattr(protocol, "transport", None)
         # Frames the hub hands over before `hello` went out wait here: `hello` is always first.
         self.before_hello: list[tuple[str, int | None, int | None]] | None = []
+        try:
+            await self.open(user)
+        except Exception as exc:
+            if is_unavailable(exc):
+                logger.warning("socket of user %s refused for now: %r", self.user_id, exc)
+                code = CLOSE_TRY_AGAIN
+            else:
+                logger.exception("socket of user %s could not open", self.user_id)
+                code = CLOSE_INTERNAL
+            if not self.accepted:
+                await self.accept()
+            await self.close(code=code)
+            await self.cleanup()
+
+    @property
+    def accepted(self) -> bool:
+        return getattr(self, "_accepted", False)
+
+    async def open(self, user: Any) -> None:
         self.hub = await get_hub()
         await self.accept()
+        self._accepted = True
         self.hub.register(self)
 
         from messaging import selectors as messaging_selectors
@@ -117,17 +179,33 @@ class OfficeConsumer(AsyncWebsocketConsumer):
         self.hub.socket_opened()
 
     async def disconnect(self, code: int) -> None:
-        if not hasattr(self, "hub"):
+        await self.cleanup()
+
+    async def cleanup(self) -> None:
+        """Leave the hub, stop typing and watching, end the connection row, settle presence later.
+        Runs once, however the socket ended; a step that fails (Redis or the database away) is
+        logged and the others still run (a row left behind is swept as stale)."""
+        if self.cleaned_up or not hasattr(self, "hub"):
             return
+        self.cleaned_up = True
         self.closed = True
+        self.outbox.clear()
+        if self.writer is not None:
+            self.writer.cancel()
         self.hub.unregister(self)
         from messaging import handlers as messaging_handlers
         from presence import services as presence_services
 
-        await messaging_handlers.socket_closed(self)
-        await in_worker_pool(presence_services.connection_close)(
-            user_id=self.user_id, channel_name=self.channel_name
-        )
+        try:
+            await messaging_handlers.socket_closed(self)
+        except Exception:
+            logger.warning("socket of user %s: close bookkeeping failed", self.user_id, exc_info=True)
+        try:
+            await in_worker_pool(presence_services.connection_close)(
+                user_id=self.user_id, channel_name=self.channel_name
+            )
+        except Exception:
+            logger.warning("socket of user %s: connection row not ended (swept later)", self.user_id, exc_info=True)
         # Offline only if no socket of this user is left on any process once the grace period is
         # over (a reload reconnects well within it). Off the shared database thread (see `in_worker_pool`):
         # when many sockets close at once, their settles must not queue in front of socket actions.
@@ -200,46 +278,132 @@ class OfficeConsumer(AsyncWebsocketConsumer):
                     asyncio.ensure_future(self.catch_up(conversation, floor))
                     return False
             self.floors[conversation] = rev
-        try:
-            await self.write(text)
-        except Exception:
+        return await self.write(text)
+
+    async def write(self, text: str) -> bool:
+        """One text frame to this socket, in order, never waiting on a socket that does not read.
+
+        Written at once while the transport takes it; otherwise queued for this socket's writer
+        task. Past `WS_SEND_QUEUE_MAX` waiting frames the socket is closed with 4008 (the client
+        reconnects and resumes). Returns whether the frame was written or queued."""
+        if self.closed:
             return False
+        if self.outbox or self.writer is not None or not self.can_write_now():
+            if len(self.outbox) >= self.send_queue_max:
+                self.overflow()
+                return False
+            self.outbox.append(text)
+            if self.writer is None:
+                self.writer = asyncio.ensure_future(self.drain())
+            return True
+        try:
+            await self.send_text(text)
+        except Exception:
+            return False  # the client is gone; its disconnect follows
         return True
 
-    async def write(self, text: str) -> None:
-        """One text frame to this socket, straight to the server when routing gave us its `send`
-        (`routing.ServerSendMiddleware`), else through the consumer's own `send`."""
+    def can_write_now(self) -> bool:
+        writable = self.transport_writable
+        return writable is not None and writable.is_set()
+
+    async def send_text(self, text: str) -> None:
+        """Straight to the server when routing gave us its `send` (`routing.ServerSendMiddleware`),
+        else through the consumer's own `send`."""
         server_send = self.scope.get("server_send")
         if server_send is None:
             await self.send(text_data=text)
         else:
             await server_send({"type": "websocket.send", "text": text})
 
+    async def drain(self) -> None:
+        low = self.send_queue_max // 2
+        try:
+            while self.outbox and not self.closed:
+                await self.send_text(self.outbox.popleft())
+                if len(self.outbox) <= low:
+                    self.roomy.set()
+        except Exception:
+            self.outbox.clear()  # the client is gone; its disconnect follows
+        finally:
+            self.writer = None
+            self.roomy.set()
+
+    async def wait_for_room(self) -> None:
+        """Frames this socket asked for itself (acks, replays) wait while half the queue is full,
+        so a long replay to a slow reader never overflows it; a reader stuck for 30 s is closed."""
+        while not self.closed and len(self.outbox) > self.send_queue_max // 2:
+            self.roomy.clear()
+            try:
+                await asyncio.wait_for(self.roomy.wait(), 30)
+            except TimeoutError:
+                self.overflow()
+
+    def overflow(self) -> None:
+        if self.closed:
+            return
+        logger.warning(
+            "socket of user %s does not read (%s frames waiting): closing with %s",
+            self.user_id, len(self.outbox), CLOSE_TOO_SLOW,
+        )
+        self.closed = True
+        self.outbox.clear()
+        asyncio.ensure_future(self.close_stuck(CLOSE_TOO_SLOW))
+
+    async def close_stuck(self, code: int) -> None:
+        """Close a socket whose transport may never drain: the close frame gets a second to go out,
+        then the connection is dropped (the frame would otherwise wait behind unread data)."""
+        if self.writer is not None:
+            self.writer.cancel()
+        send = self.scope.get("server_send") or self.base_send
+        try:
+            await asyncio.wait_for(send({"type": "websocket.close", "code": code}), 1.0)
+        except Exception:
+            pass
+        if self.transport is not None:
+            asyncio.get_running_loop().call_later(5.0, self.transport.abort)
+        # Out of the hub now, not when the server reports the disconnect (which waits for the peer).
+        await self.cleanup()
+
+    async def resync(self) -> None:
+        """This socket may have missed events from other processes (Redis was away): the client
+        answers with `resume`. Sockets still connecting resume anyway after `hello`."""
+        if self.before_hello is None:
+            await self.write(RESYNC)
+
     async def catch_up(self, conversation_id: int, since_rev: int, *, force: bool = False) -> None:
         """Replay a conversation's durable events after since_rev from the database, then flush what
         arrived live meanwhile (events at or below the replayed rev are dropped: no duplicates).
 
-        `force` (a client's `resume`) replays from since_rev even if this socket already sent them."""
-        from messaging.events import replay_events
-
+        `force` (a client's `resume`) replays from since_rev even if this socket already sent them;
+        otherwise a range this socket already sent is never replayed again. The hub reads each
+        range once for all its sockets that ask at the same time (a new group of 1,000 members costs
+        one query per process, not one per socket). If the replay fails (the database is away),
+        the live events go out as they are and the client is told to `resync`: it finds the gap
+        itself, and this socket does not retry the same range on every live event."""
         lock = self.resume_locks.setdefault(conversation_id, asyncio.Lock())
         async with lock:
             self.resuming.setdefault(conversation_id, [])
             if not force:
                 since_rev = max(since_rev, self.floors.get(conversation_id, since_rev))
             floor = since_rev
+            failed = False
             try:
-                events = await database_sync_to_async(replay_events)(conversation_id, since_rev)
-                for event in events:
+                for event in await self.hub.replay(conversation_id, since_rev):
                     await self.send_frame(event)
                     floor = max(floor, event["rev"])
-            except Exception:
-                logger.exception("catch-up of conversation %s failed", conversation_id)
+            except Exception as exc:
+                failed = True
+                log = logger.warning if is_unavailable(exc) else logger.exception
+                log("catch-up of conversation %s failed: %r", conversation_id, exc)
             finally:
-                buffered = self.resuming.pop(conversation_id, [])
+                buffered = sorted(self.resuming.pop(conversation_id, []))
+                if failed and buffered:
+                    floor = max(floor, buffered[0][0] - 1)
                 self.floors[conversation_id] = max(floor, self.floors.get(conversation_id, 0))
-                for rev, text in sorted(buffered):
+                for rev, text in buffered:
                     await self.deliver(text, conversation_id, rev)
+            if failed:
+                await self.resync()
 
     async def send_frame(self, frame: dict) -> None:
         if self.closed:
@@ -249,6 +413,7 @@ class OfficeConsumer(AsyncWebsocketConsumer):
             # A replay started by a join that arrived while connecting: after `hello`, as it is.
             self.before_hello.append((text, None, None))
             return
+        await self.wait_for_room()
         await self.write(text)
 
     # -- client frames ---------------------------------------------------------------------------
@@ -286,7 +451,13 @@ class OfficeConsumer(AsyncWebsocketConsumer):
         except ServiceError as exc:
             await self.send_error(ref, exc.code, exc.message)
             return
-        except Exception:
+        except Exception as exc:
+            if is_unavailable(exc):
+                logger.warning("socket action %s: a shared service is away: %r", action, exc)
+                await self.send_error(
+                    ref, "unavailable", "The server cannot do this right now; try again in a few seconds."
+                )
+                return
             logger.exception("socket action %s failed", action)
             await self.send_error(ref, "internal_error", "Something went wrong; nothing was changed.")
             return
@@ -297,7 +468,7 @@ class OfficeConsumer(AsyncWebsocketConsumer):
 
     async def within_rate_limit(self, ref: Any) -> bool:
         """Per user across tabs and processes (a shared counter); a socket that keeps going is closed."""
-        count = await shared_state.hit(f"ws:{self.user_id}", int(realtime_setting("WS_RATE_WINDOW")))
+        count = await shared_state.rate_count(f"ws:{self.user_id}", int(realtime_setting("WS_RATE_WINDOW")))
         if count <= realtime_setting("WS_RATE_LIMIT"):
             self.refusals = 0
             return True
@@ -333,12 +504,49 @@ async def ping(consumer: OfficeConsumer, frame: dict) -> None:
 
 @hub_job("PRESENCE_HEARTBEAT_SECONDS")
 async def heartbeat_connections(hub: Hub) -> None:
-    """Bump this process' Connection rows (one UPDATE), then settle users of processes that died."""
+    """Bump this process' Connection rows (one UPDATE)."""
     from presence import services as presence_services
 
     sockets = {c.channel_name: c.user_id for c in list(hub.consumers) if not c.closed}
     await in_worker_pool(presence_services.connections_heartbeat)(server_id=hub.server_id, sockets=sockets)
-    await in_worker_pool(presence_services.connections_sweep)()
+
+
+@on_hub_start
+async def worker_heartbeat(hub: Hub) -> None:
+    """This process' heartbeat in Redis, at once and then every WORKER_HEARTBEAT_SECONDS; it expires
+    WORKER_DEAD_AFTER_SECONDS after the process dies."""
+    while True:
+        try:
+            await shared_state.worker_heartbeat(hub.server_id, realtime_setting("WORKER_DEAD_AFTER_SECONDS"))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            hub.layer_failed("worker heartbeat", exc)
+        await asyncio.sleep(realtime_setting("WORKER_HEARTBEAT_SECONDS"))
+
+
+@hub_job("WORKER_HEARTBEAT_SECONDS")
+async def sweep_dead_workers(hub: Hub) -> None:
+    """End the connection rows of processes that died and settle their users.
+
+    A process is dead when its heartbeat key is gone and its rows were not bumped lately either.
+    Right after Redis came back every key is gone: nobody is declared dead until the layer has
+    answered for a whole WORKER_DEAD_AFTER_SECONDS (the live ones have beaten again by then). Rows
+    not bumped for PRESENCE_STALE_SECONDS are swept in any case (also without Redis)."""
+    from presence import services as presence_services
+
+    dead: list[str] = []
+    dead_after = realtime_setting("WORKER_DEAD_AFTER_SECONDS")
+    if shared_state.enabled() and hub.layer_healthy_for() >= dead_after:
+        servers = await in_worker_pool(presence_services.connection_servers)()
+        quiet_since = timezone.now() - timedelta(seconds=realtime_setting("PRESENCE_HEARTBEAT_SECONDS") + 2)
+        candidates = [s for s, newest in servers.items() if s != hub.server_id and newest < quiet_since]
+        if candidates:
+            alive = await shared_state.workers_alive(candidates)
+            dead = [s for s in candidates if s not in alive]
+            if dead:
+                logger.warning("server processes %s stopped beating: their users are settled", dead)
+    await in_worker_pool(presence_services.connections_sweep)(dead_servers=dead)
 
 
 @hub_job("WS_AUTH_CHECK_SECONDS")

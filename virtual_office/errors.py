@@ -30,3 +30,12 @@ class Forbidden(ServiceError):
 
     def __init__(self, message: str, code: str = "permission_denied") -> None:
         super().__init__(code, message)
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """A shared service (Redis, PostgreSQL or a pool in front of them) did not answer in time: the
+    request may succeed if repeated in a moment. Socket actions answer `unavailable`, REST 503."""
+    from django.db import InterfaceError, OperationalError
+    from redis.exceptions import RedisError
+
+    return isinstance(exc, (RedisError, OperationalError, InterfaceError, TimeoutError, ConnectionError))

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 from asgiref.sync import SyncToAsync, async_to_sync
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
@@ -48,13 +49,15 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 FORWARD = "event.forward"
+PRESENCE_UPDATED = "presence.updated"
+PRESENCE_BATCH = "presence.batch"
 
 # Intervals and limits of the socket machinery, in seconds unless named otherwise. Each can be
 # overridden by a Django setting of the same name (tests shorten them).
 REALTIME_DEFAULTS: dict[str, float] = {
     "HUB_MAINTENANCE_SECONDS": 15.0,  # drop layer groups no local socket needs any more
     "HUB_GROUP_REFRESH_SECONDS": 3600.0,  # re-add groups well before the layer's group_expiry
-    "PRESENCE_HEARTBEAT_SECONDS": 15.0,  # bump this process' Connection rows, sweep dead processes'
+    "PRESENCE_HEARTBEAT_SECONDS": 10.0,  # bump this process' Connection rows
     "PRESENCE_STALE_SECONDS": 60.0,  # a Connection row not bumped for this long belongs to a dead process
     "WS_AUTH_CHECK_SECONDS": 15.0,  # close sockets whose session, token or user is gone (<= 30 s)
     "WATCH_REFRESH_SECONDS": 30.0,  # keep this process' watcher entries alive in shared state
@@ -65,6 +68,11 @@ REALTIME_DEFAULTS: dict[str, float] = {
     "WS_FLOOD_CLOSE_AFTER": 40,  # refusals in a row before the socket is closed with 4029
     "GC_COLLECT_AFTER_CLOSES": 200,  # at least this many closed sockets (and a quarter of the open
     # ones) before a full cyclic collection; see Hub.socket_opened
+    "HUB_HEALTH_SECONDS": 1.0,  # probe Redis; on its return restore this process' groups, resync
+    "HUB_RESTORE_CONCURRENCY": 32,  # group_add calls in flight while restoring
+    "WORKER_HEARTBEAT_SECONDS": 5.0,  # this process' heartbeat key in Redis ...
+    "WORKER_DEAD_AFTER_SECONDS": 15.0,  # ... expires after this long: the process is dead
+    "PRESENCE_COALESCE_SECONDS": 0.5,  # at most one presence frame per company per this long
 }
 
 
@@ -201,6 +209,20 @@ class Hub:
         self.closed_since_collect = 0
         self.collections = 0
         self._collect_timer: asyncio.TimerHandle | None = None
+        # Redis: whether the layer answered last time, since when (loop time), the server's run id
+        # (it changes on a restart, which empties every group) and how often groups were restored.
+        self.layer_ok = True
+        self.layer_ok_since = 0.0
+        self.redis_run_id: str | None = None
+        self.restores = 0
+        self.resyncs = 0
+        self._replays: dict[tuple[int, int], asyncio.Future] = {}
+        self.replay_queries = 0
+        # Presence frames waiting for the next flush, per company group: user id -> latest payload.
+        self._presence_pending: dict[str, dict[int, dict]] = {}
+        self._presence_flush: dict[str, asyncio.TimerHandle] = {}
+        self._presence_last_flush: dict[str, float] = {}
+        self.presence_frames = 0
 
     async def start(self) -> None:
         if self._started.is_set():
@@ -214,6 +236,8 @@ class Hub:
             self._tasks.append(asyncio.create_task(self._dispatch_loop(), name="hub-dispatch"))
             self._tasks.append(asyncio.create_task(self._publish_loop(), name="hub-publish"))
             self._tasks.append(asyncio.create_task(self._maintenance_loop(), name="hub-maintenance"))
+            self._tasks.append(asyncio.create_task(self._health_loop(), name="hub-health"))
+            self.layer_ok_since = asyncio.get_running_loop().time()
             for hook in _startup_hooks:
                 name = f"hub-{getattr(hook, '__name__', 'hook')}"
                 self._tasks.append(asyncio.create_task(hook(self), name=name))
@@ -234,6 +258,10 @@ class Hub:
             joined = self._joining[group] = asyncio.get_running_loop().create_future()
             try:
                 await self.layer.group_add(group, self.channel)
+            except Exception as exc:
+                # Redis away: the socket still opens and gets this process' own events; the health
+                # loop adds every local group again once Redis answers, then sends `resync`.
+                self.layer_failed("group_add", exc)
             finally:
                 del self._joining[group]
                 joined.set_result(None)
@@ -301,10 +329,10 @@ class Hub:
                 await self.layer.group_send(group, message)
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as exc:
                 # At-most-once, like the layer itself: other processes' sockets heal durable
-                # events from the database on the next rev or on resume.
-                logger.exception("hub publish to %s failed", group)
+                # events from the database on the next rev, on resume, or on `resync`.
+                self.layer_failed(f"publish to {group}", exc)
 
     async def _receive_loop(self) -> None:
         while True:
@@ -312,8 +340,8 @@ class Hub:
                 message = await self.layer.receive(self.channel)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                logger.exception("hub receive failed; retrying")
+            except Exception as exc:
+                self.layer_failed("receive", exc)
                 await asyncio.sleep(0.5)
                 continue
             if message.get("origin") != self.server_id:  # our own ones went through the inbox
@@ -343,6 +371,10 @@ class Hub:
                     logger.exception("control %s failed for a socket of %s", control.get("op"), group)
         event = message.get("event")
         if event is None:
+            return
+        if event.get("type") == PRESENCE_UPDATED and group.startswith("company."):
+            if self.coalesce_presence(group, event["data"]):
+                await self.flush_presence(group)  # the first after a quiet window: in order, at once
             return
         text = orjson.dumps(event).decode()
         exclude_user = message.get("exclude_user")
@@ -383,10 +415,150 @@ class Hub:
         for task in self._tasks:
             task.cancel()
         self._tasks.clear()
+        for timer in self._presence_flush.values():
+            timer.cancel()
+        self._presence_flush.clear()
+
+    # -- presence to a company: coalesced ---------------------------------------------------------
+    # A morning login wave would otherwise send every socket of the company one frame per login
+    # (1,000 logins: a million frames). The first change after a quiet period goes out at once;
+    # later ones wait for the end of the window and go out together, the latest per user, as one
+    # `presence.batch` frame (`{"updates": [payload, ...]}`) or a plain `presence.updated` if only
+    # one user changed.
+
+    def coalesce_presence(self, group: str, data: dict) -> bool:
+        """Hold a company's presence change; True if it should go out now (a quiet window)."""
+        pending = self._presence_pending.setdefault(group, {})
+        pending[data["user"]] = data
+        if group in self._presence_flush:
+            return False
+        loop = asyncio.get_running_loop()
+        window = realtime_setting("PRESENCE_COALESCE_SECONDS")
+        last = self._presence_last_flush.get(group)
+        wait = 0.0 if last is None else last + window - loop.time()
+        if wait <= 0:
+            return True
+        self._presence_flush[group] = loop.call_later(wait, self._flush_presence_soon, group)
+        return False
+
+    def _flush_presence_soon(self, group: str) -> None:
+        asyncio.ensure_future(self.flush_presence(group))
+
+    async def flush_presence(self, group: str) -> None:
+        timer = self._presence_flush.pop(group, None)
+        if timer is not None:
+            timer.cancel()
+        pending = self._presence_pending.pop(group, None)
+        members = self.members.get(group)
+        if not pending or not members:
+            return
+        self._presence_last_flush[group] = asyncio.get_running_loop().time()
+        updates = list(pending.values())
+        if len(updates) == 1:
+            frame = envelope(PRESENCE_UPDATED, updates[0])
+        else:
+            frame = envelope(PRESENCE_BATCH, {"updates": updates})
+        text = orjson.dumps(frame).decode()
+        self.presence_frames += 1
+        for consumer in list(members):
+            if await consumer.deliver(text, None, None):
+                self.delivered += 1
+
+    # -- Redis away and back ------------------------------------------------------------------------
+
+    def layer_failed(self, what: str, exc: BaseException) -> None:
+        if self.layer_ok:
+            logger.warning("channel layer failed (%s): %r; delivery across processes paused", what, exc)
+        self.layer_ok = False
+
+    async def _health_loop(self) -> None:
+        """Probe Redis every HUB_HEALTH_SECONDS. When it answers again after a failure, or after a
+        restart seen by its run id (a restart empties every group, even if no call failed), add
+        every group a local socket needs again, then tell every local socket to `resync`."""
+        from virtual_office import shared_state
+
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(realtime_setting("HUB_HEALTH_SECONDS"))
+            try:
+                run_id = await shared_state.redis_run_id(timeout=max(0.5, realtime_setting("HUB_HEALTH_SECONDS")))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.layer_failed("probe", exc)
+                continue
+            restarted = run_id is not None and self.redis_run_id is not None and run_id != self.redis_run_id
+            if self.layer_ok and not restarted:
+                self.redis_run_id = run_id
+                continue
+            try:
+                await self.restore_groups()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.layer_failed("restore", exc)
+                continue
+            self.redis_run_id = run_id
+            self.layer_ok = True
+            self.layer_ok_since = loop.time()
+            logger.warning(
+                "channel layer back: %s groups restored; resyncing %s sockets", len(self.members), len(self.consumers)
+            )
+            await self.resync_all()
+
+    async def restore_groups(self) -> None:
+        """Add this process to every layer group one of its sockets belongs to (do not assume the
+        memberships survived in Redis)."""
+        limit = asyncio.Semaphore(int(realtime_setting("HUB_RESTORE_CONCURRENCY")))
+
+        async def add(group: str) -> None:
+            async with limit:
+                await self.layer.group_add(group, self.channel)
+
+        await asyncio.gather(*(add(group) for group, members in list(self.members.items()) if members))
+        self.restores += 1
+
+    async def resync_all(self) -> None:
+        for consumer in list(self.consumers):
+            await consumer.resync()
+        self.resyncs += 1
+
+    def layer_healthy_for(self) -> float:
+        """Seconds the layer has answered without a failure (0 while it is failing)."""
+        if not self.layer_ok:
+            return 0.0
+        return asyncio.get_running_loop().time() - self.layer_ok_since
+
+    # -- replays shared by the sockets that ask for the same range at the same time -----------------
+
+    async def replay(self, conversation_id: int, since_rev: int) -> list[dict]:
+        key = (conversation_id, since_rev)
+        pending = self._replays.get(key)
+        if pending is None:
+            source = durable_stream()
+            pending = self._replays[key] = asyncio.ensure_future(
+                database_sync_to_async(source)(conversation_id, since_rev)
+            )
+            self.replay_queries += 1
+            pending.add_done_callback(lambda _: self._replays.pop(key, None))
+        return await asyncio.shield(pending)
 
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
 _startup_hooks: list[Callable[[Hub], Any]] = []
+_durable_stream: list[Callable[[int, int], list[dict]]] = []
+
+
+def register_durable_stream(replay: Callable[[int, int], list[dict]]) -> None:
+    """The app that owns durable conversation events gives the function that replays them:
+    `replay(conversation_id, since_rev)` -> frames in rev order (called in a worker thread)."""
+    _durable_stream[:] = [replay]
+
+
+def durable_stream() -> Callable[[int, int], list[dict]]:
+    if not _durable_stream:
+        raise RuntimeError("no durable event stream registered (is the messaging app installed?)")
+    return _durable_stream[0]
 
 
 def on_hub_start(hook: Callable[[Hub], Any]) -> Callable[[Hub], Any]:

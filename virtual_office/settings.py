@@ -112,7 +112,9 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql") and env_bool("DATABASE_
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 2,
         "max_size": int(os.environ.get("DATABASE_POOL_SIZE", "40")),
-        "timeout": 10,
+        # Past this wait for a free connection the action fails with `unavailable` (REST: 503)
+        # instead of hanging: a storm queues for a moment, it never piles up without bound.
+        "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "5")),
     }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # SQLite is the embedded single-process default; wait instead of failing on a busy file.
@@ -171,14 +173,29 @@ X_FRAME_OPTIONS = "DENY"
 
 # Channels: Redis when REDIS_URL is set, otherwise the in-memory layer (one process only).
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Connections per process to Redis, for the channel layer and for shared state (rate counters,
+# watchers, worker heartbeats) each; callers past the bound wait this many seconds, then fail.
+REDIS_POOL_SIZE = int(os.environ.get("REDIS_POOL_SIZE", "20"))
+REDIS_POOL_TIMEOUT = float(os.environ.get("REDIS_POOL_TIMEOUT", "5"))
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "virtual_office.layers.BoundedRedisChannelLayer",
             "CONFIG": {
+                # One bounded pool per process (the hub is the layer's only user); a caller past
+                # the bound waits up to pool_timeout seconds, then gets a ConnectionError.
+                "pool_size": REDIS_POOL_SIZE,
+                "pool_timeout": REDIS_POOL_TIMEOUT,
                 # redis-py 8's 5 s read timeout equals the layer's blocking receive timeout and
                 # would drop idle connections (channels_redis#422).
-                "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": None,
+                        "socket_connect_timeout": 2,
+                        "socket_keepalive": True,
+                    }
+                ],
                 "prefix": os.environ.get("CHANNEL_PREFIX", "vo"),
                 # Each server process holds one channel (its fan-out hub), so a channel's queue
                 # is per process: room for bursts, short expiry so a dead process' queue drains.
@@ -244,6 +261,17 @@ ATTACHMENT_ALLOWED_TYPES = [
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 WS_MAX_FRAME_BYTES = 64 * 1024
 WS_RATE_LIMIT = int(os.environ.get("WS_RATE_LIMIT", "120"))  # socket actions per user per 10 s
+# Frames that may wait for one socket that does not read; past it the socket is closed with 4008
+# (the client reconnects and resumes). Frames are shared between sockets: a waiting frame costs a
+# pointer, not a copy.
+WS_SEND_QUEUE_MAX = int(os.environ.get("WS_SEND_QUEUE_MAX", "1000"))
+# Each worker's heartbeat in Redis; a worker whose heartbeat is gone for this long is dead and its
+# users are shown offline (unless they reconnected elsewhere).
+WORKER_HEARTBEAT_SECONDS = float(os.environ.get("WORKER_HEARTBEAT_SECONDS", "5"))
+WORKER_DEAD_AFTER_SECONDS = float(os.environ.get("WORKER_DEAD_AFTER_SECONDS", "15"))
+# Presence frames to a company go out at most once per this many seconds per socket, each
+# carrying every change since the last one (a morning login wave is a few frames, not thousands).
+PRESENCE_COALESCE_SECONDS = float(os.environ.get("PRESENCE_COALESCE_SECONDS", "0.5"))
 PRESENCE_OFFLINE_GRACE_SECONDS = float(os.environ.get("PRESENCE_OFFLINE_GRACE_SECONDS", "3"))
 CALL_RING_SECONDS = float(os.environ.get("CALL_RING_SECONDS", "30"))
 TELEPORT_EXPIRY_SECONDS = float(os.environ.get("TELEPORT_EXPIRY_SECONDS", "60"))

@@ -1,7 +1,10 @@
-"""Small pieces of state that every server process must agree on: rate-limit counters and watchers.
+"""Small pieces of state that every server process must agree on: rate-limit counters, watchers
+and the workers' heartbeats.
 
 With `REDIS_URL` they live in Redis (atomic across tabs and processes); without it, in this process
-(the embedded single-process mode).
+(the embedded single-process mode). One bounded pool per process: a caller past `REDIS_POOL_SIZE`
+connections waits up to `REDIS_POOL_TIMEOUT` seconds, then gets a `redis.ConnectionError`, which the
+socket answers with `unavailable` (never a silent close).
 """
 
 from __future__ import annotations
@@ -12,8 +15,14 @@ import weakref
 
 import redis.asyncio as aioredis
 from django.conf import settings
+from redis.exceptions import RedisError
 
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = weakref.WeakKeyDictionary()
+
+
+def enabled() -> bool:
+    """Shared across processes through Redis (else kept in this process)."""
+    return bool(settings.REDIS_URL)
 
 
 def _redis() -> aioredis.Redis | None:
@@ -22,7 +31,14 @@ def _redis() -> aioredis.Redis | None:
     loop = asyncio.get_running_loop()
     client = _clients.get(loop)
     if client is None:
-        client = _clients[loop] = aioredis.from_url(settings.REDIS_URL, socket_timeout=5)
+        pool = aioredis.BlockingConnectionPool.from_url(
+            settings.REDIS_URL,
+            max_connections=settings.REDIS_POOL_SIZE,
+            timeout=settings.REDIS_POOL_TIMEOUT,
+            socket_timeout=2,
+            socket_connect_timeout=2,
+        )
+        client = _clients[loop] = aioredis.Redis(connection_pool=pool)
     return client
 
 
@@ -33,22 +49,39 @@ def _key(*parts: object) -> str:
 
 _local_counters: dict[str, tuple[float, int]] = {}
 _local_zsets: dict[str, dict[str, float]] = {}
+_counters_away_until = 0.0
 
 
-async def hit(bucket: str, window_seconds: int) -> int:
-    """Count one hit in the current fixed window; returns the count so far in that window."""
+async def rate_count(bucket: str, window_seconds: int) -> int:
+    """Count one hit in the current fixed window; returns the count so far in that window.
+
+    While Redis is unreachable the count is kept in this process: the limit then holds per process,
+    and no action is refused only because the counter is away."""
     window = int(time.time() // window_seconds)
     key = _key("rl", bucket, window)
+    global _counters_away_until
     client = _redis()
-    if client is None:
-        expires, count = _local_counters.get(key, (0.0, 0))
-        count += 1
-        _local_counters[key] = (time.time() + window_seconds, count)
-        if len(_local_counters) > 10_000:
-            now = time.time()
-            for k in [k for k, (exp, _) in _local_counters.items() if exp < now]:
-                del _local_counters[k]
-        return count
+    if client is not None and time.monotonic() >= _counters_away_until:
+        try:
+            return await _shared_count(client, key, window_seconds)
+        except RedisError:
+            # Do not wait on an absent Redis for every action: count here for a second.
+            _counters_away_until = time.monotonic() + 1.0
+    return _local_count(key, window_seconds)
+
+
+def _local_count(key: str, window_seconds: int) -> int:
+    _, count = _local_counters.get(key, (0.0, 0))
+    count += 1
+    _local_counters[key] = (time.time() + window_seconds, count)
+    if len(_local_counters) > 10_000:
+        now = time.time()
+        for k in [k for k, (exp, _) in _local_counters.items() if exp < now]:
+            del _local_counters[k]
+    return count
+
+
+async def _shared_count(client: aioredis.Redis, key: str, window_seconds: int) -> int:
     async with client.pipeline(transaction=True) as pipe:
         pipe.incr(key)
         pipe.expire(key, window_seconds * 2)
@@ -106,3 +139,33 @@ async def watchers(conversation_id: int) -> list[int]:
         await client.zremrangebyscore(key, "-inf", cutoff)
         members = [m.decode() for m in await client.zrange(key, 0, -1)]
     return sorted({int(m.split(":", 1)[0]) for m in members})
+
+
+# -- worker heartbeats ------------------------------------------------------------------------------
+
+
+async def worker_heartbeat(server_id: str, ttl_seconds: float) -> None:
+    """This worker is alive for the next `ttl_seconds` (a key that expires by itself when it dies)."""
+    client = _redis()
+    if client is None:
+        return
+    await client.set(_key("worker", server_id), "1", px=int(ttl_seconds * 1000))
+
+
+async def workers_alive(server_ids: list[str]) -> set[str]:
+    """Which of these workers have a live heartbeat (one round trip)."""
+    client = _redis()
+    if client is None or not server_ids:
+        return set(server_ids)
+    values = await client.mget([_key("worker", server_id) for server_id in server_ids])
+    return {server_id for server_id, value in zip(server_ids, values, strict=True) if value is not None}
+
+
+async def redis_run_id(timeout: float) -> str | None:
+    """The Redis server's run id (it changes when Redis restarts), or None without Redis.
+    Raises RedisError or TimeoutError when Redis does not answer within `timeout` seconds."""
+    client = _redis()
+    if client is None:
+        return None
+    info = await asyncio.wait_for(client.info("server"), timeout)
+    return str(info.get("run_id"))

@@ -37,6 +37,10 @@ export class Floor {
     this.root.addEventListener("click", (event) => this.onClick(event));
     // Live events stamp what they touch, so an older snapshot (reconcile) never undoes them.
     office.socket.on("presence.updated", (data) => this.applyPresence(data, { live: true }));
+    // Many people changing at once (a morning login wave) arrive together, the latest per person.
+    office.socket.on("presence.batch", (data) => {
+      for (const update of data.updates || []) this.applyPresence(update, { live: true });
+    });
     office.socket.on("space.created", (data) => this.applySpace(data, { live: true }));
     office.socket.on("space.updated", (data) => this.applySpace(data, { live: true }));
     office.socket.on("space.deleted", (data) => this.removeSpace(data.id));

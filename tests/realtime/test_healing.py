@@ -110,7 +110,9 @@ async def test_events_during_a_resume_are_neither_lost_nor_repeated(group, alice
             post(group, alice, f"during {i}")
         return events
 
-    monkeypatch.setattr(messaging_events, "replay_events", slow_replay)
+    from virtual_office import realtime
+
+    monkeypatch.setattr(realtime, "_durable_stream", [slow_replay])
     await socket.send_json_to({"action": "resume", "ref": "r", "conversations": {str(group.id): 0}})
     frames = await collect(socket, quiet=1.0)
     # The replay (1..5, read before the three commits) and the three live ones, each once, in order.

@@ -386,10 +386,10 @@ async def test_a_long_sweep_does_not_hold_back_socket_actions(alice, group, sett
     4,000 settles on the shared database thread held a `message.send` back for over 30 s."""
     from presence import services as presence_services
 
-    settings.PRESENCE_HEARTBEAT_SECONDS = 0.1
+    settings.WORKER_HEARTBEAT_SECONDS = 0.1
     sweeping, release = threading.Event(), threading.Event()
 
-    def slow_sweep() -> list[int]:
+    def slow_sweep(**kwargs: object) -> list[int]:
         sweeping.set()
         release.wait(10)
         return []
