@@ -92,9 +92,23 @@ def _healthy(url: str) -> bool:
         return False
 
 
+def server_command(kind: str, port: int) -> list[str]:
+    """daphne (what `make run` serves with) or uvicorn as in production (README, deploy/)."""
+    bin_dir = Path(sys.executable).parent
+    app = "virtual_office.asgi:application"
+    if kind == "daphne":
+        return [str(bin_dir / "daphne"), "-b", "127.0.0.1", "-p", str(port), app]
+    if kind == "uvicorn":
+        return [
+            str(bin_dir / "uvicorn"), app, "--host", "127.0.0.1", "--port", str(port), "--ws", "websockets-sansio",
+            "--lifespan", "off", "--no-access-log",
+        ]
+    raise ValueError(f"unknown server {kind!r}")
+
+
 @contextmanager
-def run_server(port: int, env_overrides: dict[str, str] | None = None) -> Iterator[Server]:
-    """Start daphne on 127.0.0.1:`port`, wait until /healthz answers 200, stop it (by PID) on exit."""
+def run_server(port: int, env_overrides: dict[str, str] | None = None, *, kind: str = "daphne") -> Iterator[Server]:
+    """Start daphne (or uvicorn) on 127.0.0.1:`port`, wait until /healthz answers 200, stop it (by PID)."""
     if _port_taken(port):
         # Waiting for /healthz would be answered by whatever listens there: refuse instead.
         raise RuntimeError(f"port {port} is already in use")
@@ -105,10 +119,9 @@ def run_server(port: int, env_overrides: dict[str, str] | None = None) -> Iterat
     env.setdefault("DJANGO_SETTINGS_MODULE", "virtual_office.settings")
     env["PYTHONUNBUFFERED"] = "1"
     env.update(env_overrides or {})
-    log = tempfile.NamedTemporaryFile(prefix=f"daphne-{port}-", suffix=".log", delete=False)  # noqa: SIM115
-    daphne = Path(sys.executable).parent / "daphne"
+    log = tempfile.NamedTemporaryFile(prefix=f"{kind}-{port}-", suffix=".log", delete=False)  # noqa: SIM115
     process = subprocess.Popen(
-        [str(daphne), "-b", "127.0.0.1", "-p", str(port), "virtual_office.asgi:application"],
+        server_command(kind, port),
         cwd=REPOSITORY,
         env=env,
         stdout=log,

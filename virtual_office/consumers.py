@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
+import struct
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -360,7 +362,7 @@ class OfficeConsumer(AsyncWebsocketConsumer):
         except Exception:
             pass
         if self.transport is not None:
-            asyncio.get_running_loop().call_later(5.0, self.transport.abort)
+            asyncio.get_running_loop().call_later(5.0, reset_connection, self.transport)
         # Out of the hub now, not when the server reports the disconnect (which waits for the peer).
         await self.cleanup()
 
@@ -481,6 +483,20 @@ class OfficeConsumer(AsyncWebsocketConsumer):
 
     async def send_error(self, ref: Any, code: str, message: str) -> None:
         await self.send_frame({"type": "error", "ref": ref, "error": {"code": code, "message": message}})
+
+
+def reset_connection(transport: Any) -> None:
+    """Drop a connection whose peer does not read, with a TCP reset: a plain close would queue the
+    FIN behind the unread data and keep the kernel's buffers (megabytes) until the peer reads."""
+    if transport.is_closing() and transport.get_extra_info("socket") is None:
+        return
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+    transport.abort()
 
 
 def in_worker_pool(fn: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
