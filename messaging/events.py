@@ -8,6 +8,7 @@ from messaging.models import Conversation, Message, Participant, Reaction
 from virtual_office.realtime import (
     FORWARD,
     asend_now,
+    commit_memo,
     conversation_group,
     envelope,
     send_event_on_commit,
@@ -68,13 +69,13 @@ def participant_changed(participant: Participant, *, created: bool, was_active: 
     rev = Conversation.objects.filter(pk=conversation_id).values_list("rev", flat=True).first() or 0
     group = conversation_group(conversation_id)
 
+    payload = commit_memo(f"conversation:{conversation_id}", lambda: _conversation_payload(conversation_id))
+
     def updated() -> dict | None:
-        payload = _conversation_payload(conversation_id)
-        return envelope("conversation.updated", payload) if payload else None
+        return envelope("conversation.updated", payload()) if payload() else None
 
     def created_event() -> dict | None:
-        payload = _conversation_payload(conversation_id)
-        return envelope("conversation.created", payload) if payload else None
+        return envelope("conversation.created", payload()) if payload() else None
 
     once = f"conversation.updated:{conversation_id}"
     if now_active:

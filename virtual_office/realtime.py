@@ -142,6 +142,39 @@ def send_event_on_commit(
     transaction.on_commit(send, robust=True)
 
 
+class _CommitMemo:
+    """A payload built at most once per commit, for every event of that commit that needs it."""
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self.build = build
+        self.built = False
+        self.value: Any = None
+
+    def __call__(self) -> Any:
+        if not self.built:
+            self.value, self.built = self.build(), True
+        return self.value
+
+
+def commit_memo(key: str, build: Callable[[], Any]) -> Callable[[], Any]:
+    """`build`, run once at commit however many events of this transaction call it (a new group of
+    1,000 members: one `conversation.created` payload, not 1,000 reads of the same rows).
+
+    The memos belong to the transaction's list of commit callbacks: a new transaction (or a savepoint
+    rollback, which replaces that list) starts afresh."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        return build
+    store = getattr(connection, "_vo_commit_memos", None)
+    if store is None or store[0] is not connection.run_on_commit:
+        store = (connection.run_on_commit, {})
+        connection._vo_commit_memos = store
+    memo = store[1].get(key)
+    if memo is None:
+        memo = store[1][key] = _CommitMemo(build)
+    return memo
+
+
 def _already_pending(once: str) -> bool:
     """An event with this key already waits for the same commit. Rolling back a savepoint drops the
     callbacks registered inside it; a pending one was registered either inside a savepoint that is

@@ -91,3 +91,28 @@ def test_a_once_event_survives_the_rollback_of_a_savepoint_that_asked_for_it_fir
             ask()  # the inner one is gone with its savepoint: this one must be sent
             ask()  # but only once
     assert capture_events.types("company.1") == ["space.updated"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("size", [3, 30])
+def test_a_new_group_builds_its_payload_once_whatever_its_size(
+    size, company, alice, monkeypatch, django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
+    """One `conversation.created` per participant, all from one read of the conversation: a new
+    group of 1,000 must not read the same rows 1,000 times at commit."""
+    from tests.factories import UserFactory
+    from virtual_office import realtime
+
+    people = [UserFactory(company=company) for _ in range(size)]
+    sent = []
+    monkeypatch.setattr(realtime, "send_now", lambda group, message: sent.append((group, message)))
+    with django_capture_on_commit_callbacks() as callbacks:
+        conversation = services.group_create(actor=alice, title="Big", participant_ids=[p.id for p in people])
+    with django_assert_max_num_queries(3):
+        for callback in callbacks:
+            callback()
+    created = [m["event"] for _, m in sent if m.get("event", {}).get("type") == "conversation.created"]
+    assert len(created) == size + 1
+    assert all(event["data"]["participants"] == sorted([alice.id, *(p.id for p in people)]) for event in created)
+    joins = [m["control"] for _, m in sent if "control" in m]
+    assert {j["conversation"] for j in joins} == {conversation.id} and len(joins) == size + 1
