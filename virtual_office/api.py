@@ -10,7 +10,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from virtual_office.errors import ServiceError
+from virtual_office.errors import ServiceError, is_unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +59,14 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         if isinstance(response.data, dict) and "detail" in response.data and "code" not in response.data:
             detail = response.data["detail"]
             response.data["code"] = getattr(detail, "code", None) or _default_code(exc)
+        return response
+    if is_unavailable(exc):
+        logger.warning("API: a shared service is away: %r", exc)
+        response = Response(
+            {"detail": "The server cannot do this right now; try again in a few seconds.", "code": "unavailable"},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+        response["Retry-After"] = "5"
         return response
     if isinstance(exc, DatabaseError):
         logger.exception("database error in API")

@@ -355,3 +355,14 @@ def test_garbage_never_500s_and_is_json(api, alice, bob, admin_user, payload):
             response = getattr(api(user), method)("/api/v1" + path.format(**ids), payload, format="json")
             assert response.status_code < 500, (method, path, response.content)
             assert response.status_code == 204 or response["Content-Type"] == "application/json", (method, path)
+
+
+@pytest.mark.django_db
+def test_redis_away_is_a_503_unavailable_not_a_500(alice, monkeypatch):
+    from django.core.cache.backends.redis import RedisCache
+
+    away = RedisCache("redis://127.0.0.1:1/0", {"OPTIONS": {"socket_connect_timeout": 0.2}})
+    monkeypatch.setattr(views.LoginAddressThrottle, "cache", away)
+    response = login("alice", PASSWORD)
+    assert response.status_code == 503
+    assert response.json()["code"] == "unavailable" and response["Retry-After"]
