@@ -78,9 +78,13 @@ async def typing(consumer: OfficeConsumer, frame: dict) -> None:
     if state not in ("start", "stop"):
         raise ServiceError("invalid_state", "`state` must be start or stop.")
     timers = consumer.typing_timers
-    if state == "start" and conversation_id not in timers:
+    if state == "start":
+        # Every start, not only the first: someone removed since then no longer types into it
+        # (free for participants, whose socket is in the conversation's group).
         await _check(consumer, conversation_id, write=True)
-    elif state == "stop" and conversation_id not in timers:
+    elif conversation_id not in timers:
+        # Nothing to stop; a conversation one may not read still answers not_found, as `start`.
+        await _check(consumer, conversation_id, write=False)
         return None
     timer = timers.pop(conversation_id, None)
     if timer is not None:
@@ -139,7 +143,15 @@ async def socket_closed(consumer: OfficeConsumer) -> None:
 
 @socket_action("unwatch")
 async def unwatch(consumer: OfficeConsumer, frame: dict) -> dict:
+    """Answers with the watchers only to someone who may read the conversation; anyone else gets the
+    same not_found as `watch` (also a watcher who lost access meanwhile, whose watch ends here)."""
     conversation_id = _conversation_id(frame)
+    try:
+        await _check(consumer, conversation_id, write=False)
+    except ServiceError:
+        if conversation_id in consumer.watching:
+            await stop_watching(consumer, conversation_id)
+        raise
     if conversation_id not in consumer.watching:
         return {"conversation": conversation_id, "watchers": await shared_state.watchers(conversation_id)}
     return {"conversation": conversation_id, "watchers": await stop_watching(consumer, conversation_id)}
