@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from virtual_office import views
+from virtual_office import accounts, views
 
 api_v1 = [
     path("auth/token/", views.AuthTokenView.as_view(), name="auth-token"),
@@ -22,8 +22,14 @@ handler500 = "virtual_office.views.server_error"
 urlpatterns = [
     path("", views.office, name="office"),
     path("healthz", views.healthz, name="healthz"),
-    path("accounts/login/", auth_views.LoginView.as_view(template_name="registration/login.html"), name="login"),
+    path(
+        "accounts/login/",
+        accounts.login_throttled(auth_views.LoginView.as_view(template_name="registration/login.html")),
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # The admin's own sign-in form, under the same login budgets (before the admin's URLs).
+    path("admin/login/", accounts.login_throttled(admin.site.login)),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
