@@ -169,15 +169,17 @@ class OfficeConsumer(AsyncWebsocketConsumer):
         # Concurrently: a process joins a layer group only for its first local member, but a user
         # in hundreds of conversations should not wait for hundreds of round trips one by one.
         await asyncio.gather(*(self.join_group(group) for group in groups))
+        # Before `hello`: any action the client sends after it sees the user online. In the worker
+        # pool, beside other sockets' opens (a reconnect storm opens hundreds at once), not queued
+        # one by one on the thread that serves socket actions.
+        await in_worker_pool(presence_services.connection_open)(
+            user=user, channel_name=self.channel_name, server_id=self.hub.server_id
+        )
         hello = {"user": self.user_id, "server_time": timezone.now().isoformat()}
         await self.send_frame({"type": "hello", "data": hello})
         waiting, self.before_hello = self.before_hello, None
         for text, conversation, rev in waiting:
             await self.deliver(text, conversation, rev)
-        # On the actions' thread, on purpose: work queued there after this sees the user online.
-        await database_sync_to_async(presence_services.connection_open)(
-            user=user, channel_name=self.channel_name, server_id=self.hub.server_id
-        )
         self.hub.socket_opened()
 
     async def disconnect(self, code: int) -> None:

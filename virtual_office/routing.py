@@ -1,12 +1,14 @@
 """WebSocket routing and its middleware: Origin check, session or token auth."""
 
+from functools import partial
 from urllib.parse import urlparse
 
-from channels.auth import AuthMiddlewareStack
+from channels.auth import AuthMiddleware, get_user
 from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
 from channels.routing import URLRouter
 from channels.security.websocket import OriginValidator
+from channels.sessions import CookieMiddleware, SessionMiddleware
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.models import AnonymousUser
@@ -42,7 +44,9 @@ class TokenOrOriginValidator(OriginValidator):
         return await super().__call__(scope, receive, send)
 
 
-@database_sync_to_async
+# Handshakes authenticate in the worker pool, beside each other, not one by one on the thread that
+# serves socket actions (a reconnect storm authenticates hundreds of sockets at once).
+@partial(database_sync_to_async, thread_sensitive=False)
 def _user_for_token(key: str):  # noqa: ANN202
     from rest_framework.authtoken.models import Token
 
@@ -51,6 +55,18 @@ def _user_for_token(key: str):  # noqa: ANN202
     except Token.DoesNotExist:
         return None
     return token.user if token.user.is_active else None
+
+
+class SessionAuthMiddleware(AuthMiddleware):
+    """Channels' AuthMiddleware, resolving the session's user in the worker pool."""
+
+    async def resolve_scope(self, scope: dict) -> None:
+        scope["user"]._wrapped = await database_sync_to_async(get_user.func, thread_sensitive=False)(scope)
+
+
+def session_auth_stack(inner):  # noqa: ANN001, ANN201
+    """As `channels.auth.AuthMiddlewareStack`, with the user resolved in the worker pool."""
+    return CookieMiddleware(SessionMiddleware(SessionAuthMiddleware(inner)))
 
 
 class TokenAuthMiddleware(BaseMiddleware):
@@ -147,7 +163,7 @@ def allowed_origins() -> list[str]:
 
 websocket_application = ServerSendMiddleware(
     TokenOrOriginValidator(
-        AuthMiddlewareStack(TokenAuthMiddleware(URLRouter([path("ws/", OfficeConsumer.as_asgi())]))),
+        session_auth_stack(TokenAuthMiddleware(URLRouter([path("ws/", OfficeConsumer.as_asgi())]))),
         allowed_origins(),
     )
 )
