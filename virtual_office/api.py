@@ -2,9 +2,11 @@
 
 import logging
 
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError
-from django.http import Http404
+from django.http import Http404, UnreadablePostError
+from django.http.multipartparser import MultiPartParserError
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
@@ -54,6 +56,9 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         return Response({"detail": "Not found.", "code": "not_found"}, status=status.HTTP_404_NOT_FOUND)
     if isinstance(exc, DjangoValidationError):
         return Response({"detail": " ".join(exc.messages), "code": "invalid"}, status=status.HTTP_400_BAD_REQUEST)
+    body_error = _body_error(exc)
+    if body_error is not None:
+        return body_error
     response = drf_exception_handler(exc, context)
     if response is not None:
         if isinstance(response.data, dict) and "detail" in response.data and "code" not in response.data:
@@ -75,6 +80,25 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
         )
     return None
+
+
+def _body_error(exc: Exception) -> Response | None:
+    """A request body Django refused to read. DRF's parsers turn most malformed bodies into a
+    ParseError, but Django's limits (too many fields or files, too large) pass through them, and
+    reading `request.POST` outside a parser (the session CSRF check) raises Django's own errors."""
+    if isinstance(exc, TooManyFieldsSent):
+        detail, code, status_code = "The request has too many form fields.", "too_many_fields", 400
+    elif isinstance(exc, TooManyFilesSent):
+        detail, code, status_code = "The request has too many files.", "too_many_files", 400
+    elif isinstance(exc, RequestDataTooBig):
+        detail, code, status_code = "The request body is too large.", "request_too_large", 413
+    elif isinstance(exc, MultiPartParserError):
+        detail, code, status_code = f"The multipart body could not be read: {exc}", "parse_error", 400
+    elif isinstance(exc, UnreadablePostError):
+        detail, code, status_code = "The request body could not be read.", "parse_error", 400
+    else:
+        return None
+    return Response({"detail": detail, "code": code}, status=status_code)
 
 
 def _default_code(exc: Exception) -> str:

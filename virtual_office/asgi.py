@@ -11,7 +11,10 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from virtual_office.daphne_requests import leave_request_bodies_to_django  # noqa: E402
 from virtual_office.routing import websocket_application  # noqa: E402
+
+leave_request_bodies_to_django()  # under daphne: a malformed multipart body gets our JSON 400, not Twisted's empty one
 
 http_app = django_asgi_app
 if settings.DEBUG:
