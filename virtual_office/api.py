@@ -1,4 +1,6 @@
-"""Shared REST plumbing: the exception handler that keeps every error JSON with `detail` and `code`."""
+"""Shared REST plumbing: the exception handler that keeps every error JSON with `detail` and `code`,
+the error shapes and id fields the OpenAPI schema documents, and the schema class that adds the
+responses every endpoint shares (unreadable bodies, CSRF refusals)."""
 
 import logging
 
@@ -7,8 +9,11 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError
 from django.http import Http404, UnreadablePostError
 from django.http.multipartparser import MultiPartParserError
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer
 from rest_framework import exceptions, serializers, status
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -24,10 +29,47 @@ class ErrorOut(serializers.Serializer):
     code = serializers.CharField()
 
 
+class FieldErrorsOut(serializers.Serializer):
+    """DRF's field errors: `{field: [messages]}` for each invalid field (`non_field_errors` for the
+    whole body); a list or nested field gives `{index or sub-field: [messages]}` instead."""
+
+
+class FieldErrorsOutSchema(OpenApiSerializerExtension):
+    target_class = FieldErrorsOut
+
+    def map_serializer(self, auto_schema: AutoSchema, direction: str) -> dict:
+        return {
+            "type": "object",
+            "description": " ".join((FieldErrorsOut.__doc__ or "").split()),
+            "minProperties": 1,
+            "additionalProperties": {
+                "oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "object"}],
+            },
+        }
+
+
+BadRequestOut = PolymorphicProxySerializer(
+    component_name="BadRequestOut",
+    serializers=[ErrorOut, FieldErrorsOut],
+    resource_type_field_name=None,
+)
+
+MAX_ID = 2**63 - 1  # bigint primary keys: a larger number is no id (and must not reach the database)
+
+
+class IdField(serializers.IntegerField):
+    """The id of an object: a whole number from 1 to 2**63 - 1 (the schema says so too)."""
+
+    def __init__(self, **kwargs: object) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(**kwargs)
+
+
 _ERROR_MEANINGS = {
     400: "Invalid input: `{detail, code}`, or DRF field errors `{field: [messages]}`.",
     401: "Not authenticated (`code`: `not_authenticated` or `authentication_failed`).",
-    403: "Authenticated, but not allowed to do this to an object you can see.",
+    403: "Authenticated, but not allowed to do this (also: a session request without its CSRF token).",
     404: "No such object, or it belongs to another company.",
     409: "Refused because of the object's current state (`code` says which).",
     413: "The request or an attachment is too large.",
@@ -37,8 +79,52 @@ _ERROR_MEANINGS = {
 
 
 def errors(*statuses: int) -> dict[int, OpenApiResponse]:
-    """OpenAPI responses for the given error statuses, all with the `{detail, code}` shape."""
-    return {code: OpenApiResponse(ErrorOut, description=_ERROR_MEANINGS[code]) for code in statuses}
+    """OpenAPI responses for the given error statuses: `{detail, code}`, and for 400 also field errors."""
+    return {
+        code: OpenApiResponse(BadRequestOut if code == 400 else ErrorOut, description=_ERROR_MEANINGS[code])
+        for code in statuses
+    }
+
+
+class OfficeAutoSchema(AutoSchema):
+    """drf-spectacular's schema, plus the error responses that follow from how every view reads its
+    request rather than from what it does (each view documents its own):
+
+    - a request body can be unreadable (400), too large (413) or of a type no parser takes (415);
+    - a session-authenticated write can lack its CSRF token (403), and for a POST the CSRF check
+      reads the form, so an unreadable one answers 400 even where the view takes no body;
+    - a PATCH whose input serializer sets `patch_is_partial = False` is validated whole, so its
+      required fields stay required in the schema (drf-spectacular assumes every PATCH partial).
+    """
+
+    def get_operation(self, *args: object, **kwargs: object) -> dict | None:
+        operation = super().get_operation(*args, **kwargs)
+        if operation is None or self.method not in ("POST", "PUT", "PATCH", "DELETE"):
+            return operation
+        shared: list[int] = []
+        if "requestBody" in operation:
+            shared += [400, 413, 415]
+        if any(issubclass(auth, SessionAuthentication) for auth in self.view.authentication_classes):
+            shared += [403, 400] if self.method == "POST" else [403]
+        responses = operation.setdefault("responses", {})
+        for code in shared:
+            if str(code) not in responses:
+                component = self.resolve_serializer(BadRequestOut if code == 400 else ErrorOut, "response")
+                responses[str(code)] = {
+                    "content": {"application/json": {"schema": component.ref}},
+                    "description": _ERROR_MEANINGS[code],
+                }
+        operation["responses"] = dict(sorted(responses.items()))
+        return operation
+
+    def _get_request_for_media_type(self, serializer: object, direction: str = "request") -> tuple:
+        if self.method == "PATCH" and getattr(serializer, "patch_is_partial", True) is False:
+            self.method = "PUT"  # documented as it is validated: whole, required fields and all
+            try:
+                return super()._get_request_for_media_type(serializer, direction)
+            finally:
+                self.method = "PATCH"
+        return super()._get_request_for_media_type(serializer, direction)
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:

@@ -214,7 +214,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "virtual_office.api.OfficeAutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "rest_framework.parsers.JSONParser",
@@ -238,6 +238,7 @@ SPECTACULAR_SETTINGS = {
         "SpaceKindEnum": "spaces.models.Space.Kind",
         "SpaceStatusEnum": "spaces.models.Space.Status",
         "PresenceStatusEnum": "presence.models.Presence.Status",
+        "EffectiveStatusEnum": "presence.api.serializers.EFFECTIVE_STATUSES",
         "ConversationKindEnum": "messaging.models.Conversation.Kind",
         "MessageKindEnum": "messaging.models.Message.Kind",
         "CallKindEnum": "calling.models.Call.Kind",

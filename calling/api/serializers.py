@@ -4,16 +4,17 @@ from rest_framework import serializers
 
 from calling import events
 from calling.models import Call, Teleport
+from virtual_office.api import IdField
 
 
 class CallIn(serializers.Serializer):
-    callee = serializers.IntegerField(help_text="Id of a person of your company.")
+    callee = IdField(help_text="Id of a person of your company.")
     kind = serializers.ChoiceField(choices=Call.Kind.choices)
 
 
 class TeleportIn(serializers.Serializer):
-    invitee = serializers.IntegerField(help_text="Id of a person of your company.")
-    space = serializers.IntegerField(
+    invitee = IdField(help_text="Id of a person of your company.")
+    space = IdField(
         required=False, allow_null=True, help_text="Space to invite them to; default: the space you are in."
     )
 
@@ -70,5 +71,5 @@ class TeleportOut(serializers.Serializer):
 
 
 class CallListQuery(serializers.Serializer):
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=50)
-    before = serializers.IntegerField(required=False, min_value=1, help_text="Only calls with a smaller id.")
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=50, help_text="Page size.")
+    before = IdField(required=False, help_text="Only calls with a smaller id.")

@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,7 +18,7 @@ ERRORS = errors(400, 401, 403, 404, 409)
 
 class CallListView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("limit", int), OpenApiParameter("before", int)],
+        parameters=[CallListQuery],
         responses={200: CallOut(many=True), **errors(400, 401)},
         summary="My call history (made and received), newest first",
     )

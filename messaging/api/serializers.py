@@ -5,11 +5,14 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from messaging.models import Attachment, Conversation, Message
+from presence.api.serializers import EFFECTIVE_STATUSES
+from virtual_office.api import MAX_ID, IdField
 
 
 class AttachmentOut(serializers.ModelSerializer):
@@ -32,7 +35,7 @@ class ReactionOut(serializers.Serializer):
 
 
 class SenderPresenceOut(serializers.Serializer):
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=EFFECTIVE_STATUSES)
     current_space = serializers.IntegerField(allow_null=True)
 
 
@@ -51,7 +54,7 @@ def reactions_of(message: Message, user_id: int | None) -> list[dict]:
 
 class ParticipantPresenceOut(serializers.Serializer):
     user = serializers.IntegerField()
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=EFFECTIVE_STATUSES)
     current_space = serializers.IntegerField(allow_null=True)
 
 
@@ -98,15 +101,46 @@ def message_data(message: Message, user: Any = None) -> dict:
         serializer._context = {}
 
 
-class MessageIn(serializers.Serializer):
-    body = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, max_length=10_000)
-    client_id = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=64)
-    reply_to = serializers.IntegerField(required=False, allow_null=True)
-    attachments = serializers.ListField(child=serializers.FileField(), required=False)
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {"type": "string", "format": "binary"},
+        "maxItems": settings.ATTACHMENT_MAX_COUNT,
+        "description": f"Files (multipart only): at most {settings.ATTACHMENT_MAX_COUNT}, each at most "
+        f"{settings.ATTACHMENT_MAX_BYTES} bytes, of the types {', '.join(settings.ATTACHMENT_ALLOWED_TYPES)}.",
+    }
+)
+class AttachmentsField(serializers.ListField):
+    """The files of a new message; their count, size and type are checked by messaging.services
+    (errors `too_many_attachments`, `attachment_too_large`, `attachment_type`)."""
+
+    child = serializers.FileField()
+
+
+class MessageTextIn(serializers.Serializer):
+    """A new message as JSON (the socket's `message.send` takes the same fields)."""
+
+    body = serializers.CharField(
+        required=False, allow_blank=True, trim_whitespace=False, max_length=settings.MESSAGE_MAX_LENGTH,
+        help_text="Markdown source; may be empty when the message has attachments.",
+    )
+    client_id = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, max_length=64,
+        help_text="The sender's own id for this message: a retry with the same one returns the first message.",
+    )
+    reply_to = IdField(required=False, allow_null=True, help_text="A message of the same conversation.")
+
+
+class MessageIn(MessageTextIn):
+    """A new message as multipart form data: the same fields, plus files."""
+
+    attachments = AttachmentsField(required=False)
 
 
 class MessageEditIn(serializers.Serializer):
-    body = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=10_000)
+    patch_is_partial = False  # PATCH messages/{id}/ replaces the body: it is required (virtual_office.api)
+
+    body = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=settings.MESSAGE_MAX_LENGTH)
 
 
 class ReactionIn(serializers.Serializer):
@@ -114,7 +148,7 @@ class ReactionIn(serializers.Serializer):
 
 
 class ReadIn(serializers.Serializer):
-    seq = serializers.IntegerField(min_value=0)
+    seq = serializers.IntegerField(min_value=0, max_value=MAX_ID, help_text="The seq of the last message read.")
 
 
 class ConversationOut(serializers.ModelSerializer):
@@ -183,16 +217,20 @@ class ConversationEventOut(serializers.ModelSerializer):
 
 class GroupIn(serializers.Serializer):
     title = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    participants = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
+    participants = serializers.ListField(
+        child=IdField(), allow_empty=False, min_length=1, help_text="People of your company (you are added anyway)."
+    )
 
 
 class ConversationPatchIn(serializers.Serializer):
     title = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    participants = serializers.ListField(child=serializers.IntegerField(), required=False)
+    participants = serializers.ListField(
+        child=IdField(), required=False, help_text="The whole new list (group managers only; you stay in)."
+    )
 
 
 class DirectIn(serializers.Serializer):
-    user = serializers.IntegerField()
+    user = IdField(help_text="A person of your company.")
 
 
 class ChangesOut(serializers.Serializer):

@@ -19,14 +19,16 @@ from messaging.api.serializers import (
     MessageEditIn,
     MessageIn,
     MessageOut,
+    MessageTextIn,
     ReactionIn,
     ReadIn,
     message_data,
 )
-from virtual_office.api import errors
+from virtual_office.api import MAX_ID, errors
 from virtual_office.errors import NotFound
 
 ERRORS = errors(400, 401, 403, 404, 409)
+SEQ = {"type": "integer", "minimum": 0, "maximum": MAX_ID}  # a seq or rev: 0 before the first message
 
 
 def _conversation_out(request: Request, conversation) -> dict:  # noqa: ANN001
@@ -90,9 +92,14 @@ class ConversationDetailView(APIView):
 class MessageListView(APIView):
     @extend_schema(
         parameters=[
-            OpenApiParameter("before", int, description="only messages with seq < before (the page just before)"),
-            OpenApiParameter("after", int, description="only messages with seq > after"),
-            OpenApiParameter("limit", int, description="page size, 1..100 (default 50)"),
+            OpenApiParameter(
+                "before", SEQ, description="only messages with seq < before (the page just before)"
+            ),
+            OpenApiParameter("after", SEQ, description="only messages with seq > after"),
+            OpenApiParameter(
+                "limit", {"type": "integer", "minimum": 1, "maximum": selectors.MAX_PAGE, "default": 50},
+                description=f"page size, 1..{selectors.MAX_PAGE} (default 50)",
+            ),
         ],
         responses={200: MessageOut(many=True), **errors(400, 401, 404)},
     )
@@ -107,7 +114,7 @@ class MessageListView(APIView):
         return Response(MessageOut(messages, many=True, context={"user": request.user}).data)
 
     @extend_schema(
-        request={"application/json": MessageIn, "multipart/form-data": MessageIn},
+        request={"application/json": MessageTextIn, "multipart/form-data": MessageIn},
         responses={201: MessageOut, 200: MessageOut, **ERRORS, **errors(413, 415)},
     )
     def post(self, request: Request, conversation_id: int) -> Response:
@@ -131,7 +138,7 @@ class MessageListView(APIView):
 
 class ChangesView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("since_rev", int, description="return messages whose rev is greater")],
+        parameters=[OpenApiParameter("since_rev", SEQ, description="return messages whose rev is greater")],
         responses={200: ChangesOut, **errors(400, 401, 404)},
     )
     def get(self, request: Request, conversation_id: int) -> Response:
@@ -190,7 +197,12 @@ class ReactionListView(APIView):
 
 
 class ReactionDetailView(APIView):
-    @extend_schema(responses={200: MessageOut, **ERRORS})
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("emoji", {"type": "string", "minLength": 1, "maxLength": 32}, OpenApiParameter.PATH)
+        ],
+        responses={200: MessageOut, **ERRORS},
+    )
     def delete(self, request: Request, message_id: int, emoji: str) -> Response:
         message = permissions.access_message(request.user, message_id)
         services.reaction_remove(actor=request.user, message=message, emoji=emoji)

@@ -6,11 +6,14 @@ from rest_framework import serializers
 from presence.models import Presence
 from virtual_office.models import Company, User
 
+# What others see: the chosen status while a socket is open, else offline (Presence.effective_status).
+EFFECTIVE_STATUSES = [*Presence.Status.choices, (Presence.OFFLINE, "Offline")]
+
 
 class PresenceOut(serializers.ModelSerializer):
     user = serializers.IntegerField(source="user_id")
-    status = serializers.CharField(source="effective_status")
-    chosen_status = serializers.CharField(source="status")
+    status = serializers.ChoiceField(choices=EFFECTIVE_STATUSES, source="effective_status")
+    chosen_status = serializers.ChoiceField(choices=Presence.Status.choices, source="status")
 
     class Meta:
         model = Presence
@@ -45,6 +48,7 @@ class UserOut(serializers.ModelSerializer):
             "current_space", "last_seen",
         ]
 
+    @extend_schema_field(serializers.ChoiceField(choices=EFFECTIVE_STATUSES))
     def get_status(self, obj: User) -> str:
         presence = _presence(obj)
         return presence.effective_status if presence else Presence.OFFLINE
@@ -74,4 +78,6 @@ class MeOut(UserOut):
 
 
 class PresenceIn(serializers.Serializer):
-    status = serializers.ChoiceField(choices=[c.value for c in Presence.Status])
+    status = serializers.ChoiceField(
+        choices=Presence.Status.choices, help_text="`offline` is not set by hand: it follows from having no socket."
+    )

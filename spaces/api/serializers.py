@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from spaces.models import Meeting, Space
+from virtual_office.api import IdField
 
 
 class MeetingOut(serializers.ModelSerializer):
@@ -43,7 +44,7 @@ class SpaceIn(serializers.ModelSerializer):
 
 
 class RemoveIn(serializers.Serializer):
-    user = serializers.IntegerField(help_text="The person to take out of the space.")
+    user = IdField(help_text="The person to take out of the space.")
 
 
 class MeetingIn(serializers.Serializer):
