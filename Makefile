@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-unit test-e2e bench lint venv dev-venv migrate seed clean
+.PHONY: run test test-unit test-e2e bench faults lint venv dev-venv migrate seed clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,12 @@ test-e2e: dev-venv
 
 bench: dev-venv
 	@eval "$$(REQUIRE_SERVICES=1 $(PY) scripts/services.py)" && $(PY) bench/run.py
+
+# Two uvicorn workers behind a private nginx, a private Redis and a fresh database on the PostgreSQL of
+# DATABASE_URL; one PASS/FAIL line per check (faults/README.md). ONLY=storm,ghosts runs some alone.
+faults: dev-venv
+	@command -v nginx >/dev/null 2>&1 || { echo "make faults needs nginx: apt-get install -y nginx"; exit 1; }
+	@eval "$$($(PY) scripts/services.py)" && $(PY) faults/run.py $(if $(ONLY),--only $(ONLY))
 
 lint: dev-venv
 	$(VENV)/bin/ruff check .
