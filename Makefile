@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-unit test-e2e bench faults lint venv dev-venv migrate seed clean
+.PHONY: run test test-unit test-e2e bench schema-check faults lint venv dev-venv migrate seed clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,11 @@ bench: dev-venv
 faults: dev-venv
 	@command -v nginx >/dev/null 2>&1 || { echo "make faults needs nginx: apt-get install -y nginx"; exit 1; }
 	@eval "$$($(PY) scripts/services.py)" && $(PY) faults/run.py $(if $(ONLY),--only $(ONLY))
+
+# Fuzz the REST API against its own OpenAPI schema (schemathesis): a fresh database, a private uvicorn on
+# a spare port, a bounded run (about 3 minutes); fails on any server error, undocumented status or body.
+schema-check: dev-venv
+	@$(PY) scripts/schemathesis_run.py $(SCHEMA_CHECK_ARGS)
 
 lint: dev-venv
 	$(VENV)/bin/ruff check .
