@@ -91,6 +91,20 @@ def presence_settle(*, user_id: int) -> Presence | None:
     return presence
 
 
+def presence_settle_many(*, user_ids: list[int]) -> list[int]:
+    """Settle many people at once: one query finds those still connected with no live socket;
+    only they get a transaction each (after a reconnect storm that is nobody). Returns who went
+    offline."""
+    cutoff = timezone.now() - stale_after()
+    live = Connection.objects.filter(user_id__in=user_ids, heartbeat_at__gte=cutoff).values("user_id")
+    candidates = list(
+        Presence.objects.filter(user_id__in=user_ids, connected=True)
+        .exclude(user_id__in=live)
+        .values_list("user_id", flat=True)
+    )
+    return [user_id for user_id in candidates if (p := presence_settle(user_id=user_id)) and not p.connected]
+
+
 def connections_heartbeat(*, server_id: str, sockets: dict[str, int]) -> list[str]:
     """Bump the rows of one process' open sockets (`channel_name -> user_id`) in one UPDATE.
 

@@ -125,7 +125,6 @@ class OfficeConsumer(AsyncWebsocketConsumer):
         self.resume_locks: dict[int, asyncio.Lock] = {}
         self.typing_timers: dict[int, asyncio.TimerHandle] = {}
         self.refusals = 0
-        self.settle_timer: asyncio.TimerHandle | None = None
         self.send_queue_max = int(getattr(settings, "WS_SEND_QUEUE_MAX", 1000))
         server_send = self.scope.get("server_send")
         protocol = getattr(server_send, "__self__", None)
@@ -211,12 +210,9 @@ class OfficeConsumer(AsyncWebsocketConsumer):
         except Exception:
             logger.warning("socket of user %s: connection row not ended (swept later)", self.user_id, exc_info=True)
         # Offline only if no socket of this user is left on any process once the grace period is
-        # over (a reload reconnects well within it). Off the shared database thread (see `in_worker_pool`):
-        # when many sockets close at once, their settles must not queue in front of socket actions.
-        self.settle_timer = asyncio.get_running_loop().call_later(
-            settings.PRESENCE_OFFLINE_GRACE_SECONDS,
-            lambda: asyncio.ensure_future(in_worker_pool(presence_services.presence_settle)(user_id=self.user_id)),
-        )
+        # over (a reload reconnects well within it). Settled in batches by `settle_closed`.
+        due = asyncio.get_running_loop().time() + settings.PRESENCE_OFFLINE_GRACE_SECONDS
+        self.hub.settles_due[self.user_id] = due
 
     async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
         # From now on nothing more goes out on this socket (the hub may still be mid fan-out).
@@ -565,6 +561,34 @@ async def sweep_dead_workers(hub: Hub) -> None:
             if dead:
                 logger.warning("server processes %s stopped beating: their users are settled", dead)
     await in_worker_pool(presence_services.connections_sweep)(dead_servers=dead)
+
+
+SETTLE_TICK_SECONDS = 0.25
+
+
+@on_hub_start
+async def settle_closed(hub: Hub) -> None:
+    """Settle the people whose sockets closed once their grace period is over, in batches: a
+    reconnect storm closes thousands of sockets at once, and settling each in its own transaction
+    filled the worker pool for 25 s while the same people were reconnecting. One query finds who
+    is still without a socket; only they get a transaction."""
+    from presence import services as presence_services
+
+    loop = asyncio.get_running_loop()
+    while True:
+        await asyncio.sleep(SETTLE_TICK_SECONDS)
+        now = loop.time()
+        due = [user_id for user_id, at in hub.settles_due.items() if at <= now]
+        if not due:
+            continue
+        for user_id in due:
+            del hub.settles_due[user_id]
+        try:
+            await in_worker_pool(presence_services.presence_settle_many)(user_ids=due)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.warning("settling %s people failed (the stale sweep settles them later)", len(due), exc_info=True)
 
 
 @hub_job("WS_AUTH_CHECK_SECONDS")

@@ -69,6 +69,7 @@ REALTIME_DEFAULTS: dict[str, float] = {
     "GC_COLLECT_AFTER_CLOSES": 200,  # at least this many closed sockets (and a quarter of the open
     # ones) before a full cyclic collection; see Hub.socket_opened
     "HUB_HEALTH_SECONDS": 1.0,  # probe Redis; on its return restore this process' groups, resync
+    "HUB_PROBE_TIMEOUT_SECONDS": 2.0,  # a probe slower than this twice in a row counts as Redis away
     "HUB_RESTORE_CONCURRENCY": 32,  # group_add calls in flight while restoring
     "WORKER_HEARTBEAT_SECONDS": 5.0,  # this process' heartbeat key in Redis ...
     "WORKER_DEAD_AFTER_SECONDS": 15.0,  # ... expires after this long: the process is dead
@@ -256,6 +257,9 @@ class Hub:
         self._presence_flush: dict[str, asyncio.TimerHandle] = {}
         self._presence_last_flush: dict[str, float] = {}
         self.presence_frames = 0
+        # People whose socket here closed -> when their grace period ends (loop time): settled in
+        # batches by the upkeep job `settle_closed`.
+        self.settles_due: dict[int, float] = {}
 
     async def start(self) -> None:
         if self._started.is_set():
@@ -511,15 +515,24 @@ class Hub:
         from virtual_office import shared_state
 
         loop = asyncio.get_running_loop()
+        slow_probes = 0
         while True:
             await asyncio.sleep(realtime_setting("HUB_HEALTH_SECONDS"))
             try:
-                run_id = await shared_state.redis_run_id(timeout=max(0.5, realtime_setting("HUB_HEALTH_SECONDS")))
+                run_id = await shared_state.redis_run_id(timeout=realtime_setting("HUB_PROBE_TIMEOUT_SECONDS"))
             except asyncio.CancelledError:
                 raise
+            except TimeoutError as exc:
+                # A slow answer from a busy machine (a reconnect storm) is not an outage: only a
+                # second slow probe in a row counts, else every socket would be resynced for nothing.
+                slow_probes += 1
+                if slow_probes >= 2:
+                    self.layer_failed("probe", exc)
+                continue
             except Exception as exc:
                 self.layer_failed("probe", exc)
                 continue
+            slow_probes = 0
             restarted = run_id is not None and self.redis_run_id is not None and run_id != self.redis_run_id
             if self.layer_ok and not restarted:
                 self.redis_run_id = run_id
