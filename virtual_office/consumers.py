@@ -138,6 +138,10 @@ class OfficeConsumer(AsyncWebsocketConsumer):
         try:
             await self.open(user)
         except Exception as exc:
+            if not self.accepted and type(exc).__name__ == "ClientDisconnected":
+                logger.info("socket of user %s: the client left during the handshake", self.user_id)
+                await self.cleanup()
+                return
             if is_unavailable(exc):
                 logger.warning("socket of user %s refused for now: %r", self.user_id, exc)
                 code = CLOSE_TRY_AGAIN
@@ -197,20 +201,15 @@ class OfficeConsumer(AsyncWebsocketConsumer):
             self.writer.cancel()
         self.hub.unregister(self)
         from messaging import handlers as messaging_handlers
-        from presence import services as presence_services
 
         try:
             await messaging_handlers.socket_closed(self)
         except Exception:
             logger.warning("socket of user %s: close bookkeeping failed", self.user_id, exc_info=True)
-        try:
-            await in_worker_pool(presence_services.connection_close)(
-                user_id=self.user_id, channel_name=self.channel_name
-            )
-        except Exception:
-            logger.warning("socket of user %s: connection row not ended (swept later)", self.user_id, exc_info=True)
-        # Offline only if no socket of this user is left on any process once the grace period is
-        # over (a reload reconnects well within it). Settled in batches by `settle_closed`.
+        # The connection row ends within SETTLE_TICK_SECONDS, with the other sockets closed meanwhile
+        # (`settle_closed`); offline only if no socket of this user is left on any process once the
+        # grace period is over (a reload reconnects well within it).
+        self.hub.closed_sockets[self.channel_name] = self.user_id
         due = asyncio.get_running_loop().time() + settings.PRESENCE_OFFLINE_GRACE_SECONDS
         self.hub.settles_due[self.user_id] = due
 
@@ -568,7 +567,8 @@ SETTLE_TICK_SECONDS = 0.25
 
 @on_hub_start
 async def settle_closed(hub: Hub) -> None:
-    """Settle the people whose sockets closed once their grace period is over, in batches: a
+    """End the rows of closed sockets, and settle the people whose sockets closed once their grace
+    period is over, in batches: a
     reconnect storm closes thousands of sockets at once, and settling each in its own transaction
     filled the worker pool for 25 s while the same people were reconnecting. One query finds who
     is still without a socket; only they get a transaction."""
@@ -577,6 +577,14 @@ async def settle_closed(hub: Hub) -> None:
     loop = asyncio.get_running_loop()
     while True:
         await asyncio.sleep(SETTLE_TICK_SECONDS)
+        closed, hub.closed_sockets = hub.closed_sockets, {}
+        if closed:
+            try:
+                await in_worker_pool(presence_services.connections_close)(sockets=closed)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.warning("ending %s connection rows failed (swept later)", len(closed), exc_info=True)
         now = loop.time()
         due = [user_id for user_id, at in hub.settles_due.items() if at <= now]
         if not due:

@@ -43,6 +43,8 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
 
+from virtual_office.errors import is_unavailable
+
 if TYPE_CHECKING:
     from virtual_office.consumers import OfficeConsumer
 
@@ -260,6 +262,7 @@ class Hub:
         # People whose socket here closed -> when their grace period ends (loop time): settled in
         # batches by the upkeep job `settle_closed`.
         self.settles_due: dict[int, float] = {}
+        self.closed_sockets: dict[str, int] = {}  # channel name -> user id, rows still to end
 
     async def start(self) -> None:
         if self._started.is_set():
@@ -504,6 +507,11 @@ class Hub:
     # -- Redis away and back ------------------------------------------------------------------------
 
     def layer_failed(self, what: str, exc: BaseException) -> None:
+        """Redis did not answer: delivery across processes is paused until the health loop sees it
+        back (then groups are restored and sockets resynced). Other errors are bugs, not outages."""
+        if not is_unavailable(exc):
+            logger.error("channel layer call failed (%s)", what, exc_info=exc)
+            return
         if self.layer_ok:
             logger.warning("channel layer failed (%s): %r; delivery across processes paused", what, exc)
         self.layer_ok = False
