@@ -32,17 +32,23 @@ run: venv
 	@echo "Virtual Office on http://$(HOST):$(PORT)/  (API docs: http://$(HOST):$(PORT)/api/docs/; Ctrl-C to stop)"
 	@$(RUN_ENV) exec $(VENV)/bin/daphne -b $(HOST) -p $(PORT) virtual_office.asgi:application
 
+# The suite runs without psycopg's connection pool (DATABASE_POOL=0): every async test has its own
+# event loop and worker threads, and connections checked out by threads of a finished test's loop
+# were seen to exhaust the pool of the test process (production's threads live as long as the
+# process). Server processes started by tests inherit it.
+TEST_ENV = DATABASE_POOL=$${DATABASE_POOL:-0}
+
 test: dev-venv
-	@eval "$$($(PY) scripts/services.py)" && \
+	@eval "$$($(PY) scripts/services.py)" && export $(TEST_ENV) && \
 	  CHANNEL_PREFIX=vo-test $(PY) -m pytest -m "not e2e" $(PYTEST_ARGS) && \
 	  CHANNEL_PREFIX=vo-test DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest -m e2e $(PYTEST_ARGS); \
 	  status=$$?; [ $$status -eq 5 ] && status=0; exit $$status
 
 test-unit: dev-venv
-	@eval "$$($(PY) scripts/services.py)" && CHANNEL_PREFIX=vo-test $(PY) -m pytest -m "not e2e" $(PYTEST_ARGS)
+	@eval "$$($(PY) scripts/services.py)" && export $(TEST_ENV) && CHANNEL_PREFIX=vo-test $(PY) -m pytest -m "not e2e" $(PYTEST_ARGS)
 
 test-e2e: dev-venv
-	@eval "$$($(PY) scripts/services.py)" && CHANNEL_PREFIX=vo-test DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest -m e2e $(PYTEST_ARGS)
+	@eval "$$($(PY) scripts/services.py)" && export $(TEST_ENV) && CHANNEL_PREFIX=vo-test DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest -m e2e $(PYTEST_ARGS)
 
 bench: dev-venv
 	@eval "$$(REQUIRE_SERVICES=1 $(PY) scripts/services.py)" && $(PY) bench/run.py
