@@ -1,12 +1,15 @@
 // The office page: reads the first render's data, opens the one socket, wires the floor, the avatar
 // menu, the message panels and the presence selector, and exposes `window.office` for other modules
-// (static/js/invitations.js adds calls and teleport invitations when it is present).
+// (static/js/invitations.js adds calls and teleport invitations when it is present). One message
+// store (static/js/store.js) holds what the page knows of its conversations: the socket keeps its
+// revs there, the panels their messages.
 
 import { get, put } from "./api.js";
 import { Floor } from "./floor.js";
 import { AvatarMenu } from "./menu.js";
 import { Messages } from "./messages.js";
 import { OfficeSocket } from "./socket.js";
+import { MessageStore } from "./store.js";
 import { toast } from "./toasts.js";
 
 class Office {
@@ -17,7 +20,12 @@ class Office {
     this.listeners = new Map();
     this.toast = toast;
     this.invitations = null;
-    this.socket = new OfficeSocket({ url: this.socketUrl(data.urls.socket), banner: document.getElementById("connection-banner") });
+    this.store = new MessageStore();
+    this.socket = new OfficeSocket({
+      url: this.socketUrl(data.urls.socket),
+      banner: document.getElementById("connection-banner"),
+      store: this.store,
+    });
   }
 
   socketUrl(path) {

@@ -1,12 +1,10 @@
 // The browser side of /ws/: one socket per tab, reconnect with backoff, request/ack, lossless resume.
 //
-// Durable conversation events carry `conversation` and `rev`. For each conversation the client keeps
-// a floor: every event up to it has been applied. An event at or below the floor is a duplicate and
-// is dropped; one above floor + 1 means something in between was lost (the channel layer is
-// at-most-once, or the socket was down), so the client asks the server to `resume` from the floor.
-// On every (re)connect it resumes every conversation it knows. While a resume is running, replayed
-// events are compacted (one per message, at its latest rev), so they may skip revs: gaps are not
-// chased then, and the floor jumps to the rev the server reports in `resumed`.
+// Durable conversation events carry `conversation` and `rev`; the store (static/js/store.js) keeps
+// each conversation's floor and says which events are duplicates (dropped here) and which reveal a
+// gap (the channel layer is at-most-once, or the socket was down): then the socket asks the server
+// to `resume` from the floor. On every (re)connect, and on the server's `resync`, it resumes every
+// conversation the store knows.
 //
 // Reconnects wait a random time in [0, min(cap, base * 2^attempt)] ("full jitter"), so when a whole
 // worker's clients lose it at once they come back spread out rather than in one wave. The attempt
@@ -15,6 +13,8 @@
 //
 // Nothing here needs a DOM: `location` and the window (for `online` / `offline`) are taken from the
 // global scope only when present, or passed in, so node can import and test this module.
+
+import { DUPLICATE, GAP, MessageStore } from "./store.js";
 
 export const BACKOFF_BASE_MS = 500;
 export const BACKOFF_CAP_MS = 30000;
@@ -53,6 +53,7 @@ export class OfficeSocket {
     location = globalThis.location,
     network = globalThis, // where `online` / `offline` fire: the window in a browser
     random = Math.random,
+    store = new MessageStore(), // the floors; the office page shares its store with the panels
   } = {}) {
     if (!url) {
       const scheme = location.protocol === "https:" ? "wss://" : "ws://";
@@ -71,9 +72,7 @@ export class OfficeSocket {
     this.inflight = new Map(); // ref -> {frame, resolve, reject, deadline, resend, retry, retries}
     this.retrying = new Map(); // ref -> {request, timer}: answered `unavailable`, to be sent again
     this.queue = []; // requests waiting for an open socket
-    this.revs = new Map(); // conversation id -> floor rev (every event up to it was applied)
-    this.ahead = new Map(); // conversation id -> revs above the floor already applied
-    this.resuming = new Map(); // conversation id -> resumes in flight for it (a resync may overlap one)
+    this.store = store;
     this.resumeTimer = null;
     this.pendingGaps = new Set();
     this.reconnectTimer = null;
@@ -149,7 +148,7 @@ export class OfficeSocket {
     // Closed before it proved itself: the next wait keeps growing.
     clearTimeout(this.stableTimer);
     this.stableTimer = null;
-    this.resuming.clear();
+    this.store.abandonResumes();
     // Requests already sent may or may not have reached the server: resend those that are safe to
     // repeat (message.send is idempotent by client_id), fail the others.
     for (const [ref, request] of this.inflight) {
@@ -319,72 +318,39 @@ export class OfficeSocket {
 
   /** Resume every conversation we know from its floor: after each (re)connect and on `resync`. */
   resumeAll() {
-    return this.resume([...this.revs.keys()]);
+    if (this.state !== "open") return Promise.resolve(null);
+    return this.sendResume(this.store.resync());
   }
 
   acceptDurable(frame) {
     const conversation = Number(frame.conversation);
-    const rev = Number(frame.rev);
-    if (!this.revs.has(conversation)) {
-      // First time we hear of it: nothing before this can be missing from what we have shown.
-      this.revs.set(conversation, rev);
-      return true;
-    }
-    const floor = this.revs.get(conversation);
-    const ahead = this.ahead.get(conversation);
-    if (rev <= floor || (ahead && ahead.has(rev))) {
+    const verdict = this.store.receive(conversation, frame.rev);
+    if (verdict === DUPLICATE) {
       this.stats.duplicates += 1;
       return false;
     }
-    if (rev === floor + 1 && !this.resuming.has(conversation)) {
-      let next = rev;
-      // Events applied ahead of a gap now join the contiguous run.
-      while (ahead && ahead.delete(next + 1)) next += 1;
-      this.revs.set(conversation, next);
-      return true;
-    }
-    // Applied ahead of the floor: during a resume (replays are compacted and may skip revs), or
-    // after a gap, which a resume from the floor will fill. Panels de-duplicate by message id and rev.
-    if (!ahead) this.ahead.set(conversation, new Set([rev]));
-    else ahead.add(rev);
-    if (!this.resuming.has(conversation)) {
+    if (verdict === GAP) {
       this.stats.gaps += 1;
       this.requestResume(conversation);
     }
     return true;
   }
 
-  /**
-   * Tell the socket about a conversation first loaded over REST. Only a conversation it does not know
-   * yet takes that rev as its floor: for a known one, a higher REST rev means events are still on
-   * their way (or lost, and a gap will resume them); jumping the floor would drop them.
-   */
+  /** Tell the store about a conversation first loaded over REST (see MessageStore.track). */
   track(conversationId, rev) {
-    const id = Number(conversationId);
-    if (!this.revs.has(id)) this.revs.set(id, Number(rev) || 0);
+    this.store.track(conversationId, rev);
   }
 
-  /** Raise a floor to a rev the server confirmed complete (`resumed`). */
   advance(conversationId, rev) {
-    const id = Number(conversationId);
-    const current = this.revs.get(id);
-    let floor = current === undefined || Number(rev) > current ? Number(rev) : current;
-    const ahead = this.ahead.get(id);
-    if (ahead) {
-      for (const seen of [...ahead]) if (seen <= floor) ahead.delete(seen);
-      while (ahead.delete(floor + 1)) floor += 1;
-      if (!ahead.size) this.ahead.delete(id);
-    }
-    this.revs.set(id, floor);
+    this.store.advance(conversationId, rev);
   }
 
   forget(conversationId) {
-    this.revs.delete(Number(conversationId));
-    this.ahead.delete(Number(conversationId));
+    this.store.forget(conversationId);
   }
 
   lastRev(conversationId) {
-    return this.revs.get(Number(conversationId));
+    return this.store.lastRev(conversationId);
   }
 
   requestResume(conversationId) {
@@ -393,7 +359,7 @@ export class OfficeSocket {
     // A short wait batches several gaps into one resume.
     this.resumeTimer = setTimeout(() => {
       this.resumeTimer = null;
-      const ids = [...this.pendingGaps].filter((id) => !this.resuming.has(id));
+      const ids = [...this.pendingGaps].filter((id) => !this.store.isResuming(id));
       this.pendingGaps.clear();
       if (ids.length) this.resume(ids);
     }, 50);
@@ -401,23 +367,15 @@ export class OfficeSocket {
 
   resume(conversationIds) {
     if (this.state !== "open") return Promise.resolve(null);
-    const conversations = {};
-    for (const id of conversationIds) {
-      if (!this.revs.has(id)) continue;
-      conversations[id] = this.revs.get(id);
-      this.resuming.set(id, (this.resuming.get(id) || 0) + 1);
-    }
-    if (!Object.keys(conversations).length) return Promise.resolve(null);
+    return this.sendResume(this.store.resumeRequest(conversationIds));
+  }
+
+  /** Send a resume carrying `conversations` (from the store; null: nothing to resume). */
+  sendResume(conversations) {
+    if (!conversations) return Promise.resolve(null);
     this.stats.resumes += 1;
     const done = (data) => {
-      for (const id of Object.keys(conversations)) {
-        const number = Number(id);
-        const left = (this.resuming.get(number) || 1) - 1;
-        if (left > 0) this.resuming.set(number, left);
-        else this.resuming.delete(number);
-        const reached = data && data.conversations ? Number(data.conversations[id]) : NaN;
-        if (!Number.isNaN(reached)) this.advance(number, reached);
-      }
+      this.store.resumed(conversations, data);
       this.emit("resumed", { type: "resumed", data: data || { conversations: {} } });
       return data;
     };

@@ -1,22 +1,10 @@
 // static/js/socket.js under node: reconnect backoff, close codes, resync, retries of `unavailable`.
 // A scripted FakeWebSocket plays the server; node:test's mock timers stand in for time.
 import assert from "node:assert/strict";
-import { readFile } from "node:fs/promises";
 import { afterEach, beforeEach, describe, mock, test } from "node:test";
 
 import { FakeNetwork, FakeWebSocket } from "./fakes.mjs";
-
-async function importSocketModule() {
-  const file = new URL("../../static/js/socket.js", import.meta.url);
-  try {
-    return await import(file.href);
-  } catch (error) {
-    if (!(error instanceof SyntaxError)) throw error;
-    // Node before 20.19 / 22.7 reads a .js file outside a "type": "module" package as CommonJS.
-    const source = await readFile(file, "utf8");
-    return import(`data:text/javascript,${encodeURIComponent(source)}`);
-  }
-}
+import { importStatic } from "./load.mjs";
 
 const {
   OfficeSocket,
@@ -25,7 +13,8 @@ const {
   STABLE_AFTER_HELLO_MS,
   UNAVAILABLE_BASE_MS,
   UNAVAILABLE_RETRIES,
-} = await importSocketModule();
+} = await importStatic("socket.js");
+const { MessageStore } = await importStatic("store.js");
 
 const HIGHEST = 0.999999; // Math.random() is below 1
 let sockets = [];
@@ -469,5 +458,28 @@ describe("without a DOM", () => {
     FakeWebSocket.last().drop(1006);
     assert.equal(banner.textContent, "Reconnecting…");
     assert.equal(banner.hidden, false);
+  });
+});
+
+describe("the store", () => {
+  test("floors live in the store the socket is given (the page shares it with its panels)", async () => {
+    const store = new MessageStore();
+    store.track(7, 3);
+    const socket = makeSocket({ store });
+    socket.connect();
+    const ws = FakeWebSocket.last().open();
+    const [resume] = ws.actions("resume");
+    assert.deepEqual(resume.conversations, { 7: 3 });
+    ws.deliver(created(7, 4)); // during the resume: applied ahead
+    assert.equal(store.lastRev(7), 3);
+    ws.deliver({ type: "ack", ref: resume.ref, data: { conversations: { 7: 4 } } });
+    await flush();
+    assert.equal(store.lastRev(7), 4);
+    ws.deliver(created(7, 5));
+    assert.equal(store.lastRev(7), 5);
+    socket.track(9, 2);
+    assert.equal(store.lastRev(9), 2);
+    socket.forget(9);
+    assert.equal(store.lastRev(9), undefined);
   });
 });

@@ -34,6 +34,9 @@ def test_js_unit_tests_pass() -> None:
     node = node_or_skip()
     files = sorted(str(path.relative_to(ROOT)) for path in JS_TESTS.glob("**/*.test.mjs"))
     assert files, "no tests/js/*.test.mjs found"
+    # The socket's reconnects and resumes, and the message store it shares with the panels.
+    missing = {"tests/js/socket.test.mjs", "tests/js/store.test.mjs"} - set(files)
+    assert not missing, f"expected JS unit tests not found: {sorted(missing)}"
     # The files by name rather than `node --test tests/js/`: from node 21 on a directory argument is
     # taken for a test file (nodejs/node#50219); on node 20 both run the same files.
     result = subprocess.run(
