@@ -1,0 +1,155 @@
+// One answered call in this tab: media, the RTCPeerConnection, and the signaling that feeds it.
+// The offer / answer / ICE candidates travel over the socket as `call.signal` (no media passes
+// through the server). Only the tab that placed the call (caller) or answered it (callee) runs one.
+
+import { CallView } from "./call-view.js";
+
+/** m:ss */
+export function clock(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+}
+
+/** One answered call in this tab: media, the RTCPeerConnection, and the signaling that feeds it. */
+export class CallSession {
+  constructor(controller, call, role) {
+    this.controller = controller;
+    this.call = call;
+    this.role = role; // "caller" makes the offer, "callee" answers
+    this.otherId = role === "caller" ? call.callee.id : call.caller.id;
+    this.pc = null;
+    this.stream = null;
+    this.pending = []; // signals that arrived before the peer connection was ready
+    this.remoteSet = false;
+    this.candidates = []; // ICE candidates that arrived before the remote description
+    this.ended = false;
+    this.connectedAt = null;
+    this.ticker = null;
+    this.view = new CallView({
+      call,
+      me: controller.me,
+      onHangUp: () => controller.hangUp(this),
+      onToggleMute: () => this.toggleMute(),
+    });
+  }
+
+  async start() {
+    const constraints = this.call.kind === "video" ? { audio: true, video: true } : { audio: true, video: false };
+    try {
+      this.stream = await navigator.mediaDevices.getUserMedia(constraints);
+    } catch (error) {
+      this.stream = null;
+      this.controller.toast("No microphone or camera available: they will not hear or see you.", { kind: "error" });
+    }
+    if (this.ended) return this.stopMedia();
+    this.pc = new RTCPeerConnection({ iceServers: this.controller.iceServers });
+    if (this.stream) {
+      for (const track of this.stream.getTracks()) this.pc.addTrack(track, this.stream);
+      this.view.play(this.view.local, this.stream);
+    } else {
+      this.pc.addTransceiver("audio", { direction: "recvonly" });
+      if (this.call.kind === "video") this.pc.addTransceiver("video", { direction: "recvonly" });
+    }
+    this.pc.onicecandidate = (event) => {
+      if (event.candidate) this.send({ type: "candidate", candidate: event.candidate.toJSON() });
+    };
+    this.pc.ontrack = (event) => {
+      const stream = event.streams[0] || new MediaStream([event.track]);
+      if (this.view.remote.srcObject !== stream) this.view.play(this.view.remote, stream);
+    };
+    this.pc.onconnectionstatechange = () => this.onConnectionState();
+    if (this.role === "caller") {
+      const offer = await this.pc.createOffer();
+      await this.pc.setLocalDescription(offer);
+      this.send({ type: "offer", sdp: this.pc.localDescription.sdp });
+    }
+    const queued = this.pending;
+    this.pending = [];
+    for (const payload of queued) await this.onSignal(payload);
+  }
+
+  send(payload) {
+    if (this.ended) return;
+    this.controller.socket
+      .request("call.signal", { call: this.call.id, payload }, { resend: false })
+      .catch((error) => {
+        // The call ended meanwhile (call_not_active) or the socket dropped: nothing left to negotiate.
+        if (!this.ended && error.code !== "call_not_active") this.controller.toast(error.message, { kind: "error" });
+      });
+  }
+
+  async onSignal(payload) {
+    if (this.ended) return;
+    if (!this.pc) {
+      this.pending.push(payload);
+      return;
+    }
+    try {
+      if (payload.type === "offer" && this.role === "callee") {
+        await this.pc.setRemoteDescription({ type: "offer", sdp: payload.sdp });
+        await this.flushCandidates();
+        const answer = await this.pc.createAnswer();
+        await this.pc.setLocalDescription(answer);
+        this.send({ type: "answer", sdp: this.pc.localDescription.sdp });
+      } else if (payload.type === "answer" && this.role === "caller") {
+        await this.pc.setRemoteDescription({ type: "answer", sdp: payload.sdp });
+        await this.flushCandidates();
+      } else if (payload.type === "candidate" && payload.candidate) {
+        if (this.remoteSet) await this.pc.addIceCandidate(payload.candidate);
+        else this.candidates.push(payload.candidate);
+      }
+    } catch (error) {
+      // A malformed or stale signal: this connection may still succeed on the next one.
+      console.warn("call signal not applied", error);
+    }
+  }
+
+  async flushCandidates() {
+    this.remoteSet = true;
+    const queued = this.candidates;
+    this.candidates = [];
+    for (const candidate of queued) await this.pc.addIceCandidate(candidate).catch(() => {});
+  }
+
+  onConnectionState() {
+    if (!this.pc || this.ended) return;
+    const state = this.pc.connectionState;
+    if (state === "connected") {
+      if (this.connectedAt === null) this.connectedAt = Date.now();
+      clearInterval(this.ticker);
+      const tick = () => this.view.setState("connected", `Connected · ${clock((Date.now() - this.connectedAt) / 1000)}`);
+      tick();
+      this.ticker = setInterval(tick, 1000);
+    } else if (state === "failed") {
+      clearInterval(this.ticker);
+      this.view.setState("failed");
+      // No route between the two browsers (no TURN server configured): hang up rather than hang.
+      this.controller.hangUp(this);
+    } else if (state === "disconnected") {
+      this.view.setState("connecting", "Reconnecting…");
+    }
+  }
+
+  toggleMute() {
+    const tracks = this.stream ? this.stream.getAudioTracks() : [];
+    const muted = tracks.some((track) => track.enabled);
+    for (const track of tracks) track.enabled = !muted;
+    return muted;
+  }
+
+  stopMedia() {
+    if (this.stream) for (const track of this.stream.getTracks()) track.stop();
+  }
+
+  finish(call) {
+    if (this.ended) return;
+    this.ended = true;
+    clearInterval(this.ticker);
+    if (this.pc) this.pc.close();
+    this.stopMedia();
+    const duration = call && call.duration_seconds !== null && call.duration_seconds !== undefined
+      ? ` · ${clock(call.duration_seconds)}` : "";
+    this.view.setState("ended", `Call ended${duration}`);
+    this.view.close(2500);
+  }
+}
