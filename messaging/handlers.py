@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from channels.db import database_sync_to_async
@@ -169,7 +170,7 @@ async def refresh_watches(hub: Hub) -> None:
     await shared_state.watch_refresh(entries)
 
 
-@database_sync_to_async
+@partial(database_sync_to_async, thread_sensitive=False)
 def _readable(user: Any, conversation_ids: list[int]) -> None:
     for conversation_id in conversation_ids:
         permissions.access_conversation(user, conversation_id)
@@ -199,7 +200,9 @@ async def resume(consumer: OfficeConsumer, frame: dict) -> dict:
                 "invalid_resume", "`conversations` must map conversation ids to revs (whole numbers, 0 or more)."
             )
         plan[conversation_id] = rev
-    await _readable(consumer.user, list(plan))
+    # A conversation this socket is subscribed to already sends it its events: only the others are
+    # checked (read-only, in the worker pool: a reconnect storm resumes thousands of sockets at once).
+    await _readable(consumer.user, [c for c in plan if c not in consumer.floors])
     revs = {}
     for conversation_id, rev in plan.items():
         await consumer.catch_up(conversation_id, rev, force=True)

@@ -57,6 +57,51 @@ def connection_open(*, user: User, channel_name: str, server_id: str) -> Presenc
     return presence
 
 
+def connections_open(*, server_id: str, sockets: list[tuple[User, str]]) -> list[Presence | Exception]:
+    """Rows for many sockets that just opened (`(user, channel_name)`), and `connected` for their
+    people: a few statements and one transaction however many sockets (a reconnect storm opens
+    thousands at once). Only people who were offline get a presence change, and so an event each.
+    Returns each socket's presence, in order. If one of them cannot be written (a user deleted
+    meanwhile), each socket is tried on its own and that one alone gets the error."""
+    if not sockets:
+        return []
+    try:
+        return _connections_open(server_id, sockets)
+    except IntegrityError:
+        results: list[Presence | Exception] = []
+        for user, channel_name in sockets:
+            try:
+                results.append(connection_open(user=user, channel_name=channel_name, server_id=server_id))
+            except IntegrityError as exc:
+                results.append(exc)
+        return results
+
+
+def _connections_open(server_id: str, sockets: list[tuple[User, str]]) -> list[Presence | Exception]:
+    now = timezone.now()
+    users = {user.id: user for user, _ in sockets}
+    with transaction.atomic():
+        Connection.objects.bulk_create(
+            [Connection(channel_name=c, user_id=u.id, server_id=server_id, heartbeat_at=now) for u, c in sockets],
+            update_conflicts=True,
+            unique_fields=["channel_name"],
+            update_fields=["user", "server_id", "heartbeat_at"],
+        )
+        Presence.objects.bulk_create([Presence(user_id=user_id) for user_id in users], ignore_conflicts=True)
+        # Locked in one order by every process, so two batches never wait on each other in a circle.
+        rows = {
+            p.user_id: p
+            for p in Presence.objects.select_for_update().filter(user_id__in=list(users)).order_by("user_id")
+        }
+        for user_id, presence in rows.items():
+            presence.user = users[user_id]  # the event's company comes from here, not a query
+            if not presence.connected:
+                presence.connected = True
+                presence.last_seen = now
+                presence.save(update_fields=["connected", "last_seen", "updated_at"])
+    return [rows[user.id] for user, _ in sockets]
+
+
 def connections_close(*, sockets: dict[str, int]) -> None:
     """End the rows of closed sockets (`channel_name -> user_id`) and stamp their people's last_seen:
     two statements however many sockets closed (a reconnect storm closes thousands at once)."""

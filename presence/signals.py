@@ -12,7 +12,10 @@ from virtual_office.models import User
 def on_presence_saved(sender, instance: Presence, update_fields=None, **kwargs) -> None:  # noqa: ANN001
     if update_fields is not None and set(update_fields) <= {"last_seen", "updated_at"}:
         return
-    company_id = User.objects.filter(pk=instance.user_id).values_list("company_id", flat=True).first()
+    if Presence.user.is_cached(instance):
+        company_id = instance.user.company_id
+    else:
+        company_id = User.objects.filter(pk=instance.user_id).values_list("company_id", flat=True).first()
     events.presence_saved(instance, company_id)
 
 

@@ -13,6 +13,7 @@ from django.conf import settings  # noqa: E402
 
 from virtual_office.daphne_requests import leave_request_bodies_to_django  # noqa: E402
 from virtual_office.routing import websocket_application  # noqa: E402
+from virtual_office.views import healthz_asgi  # noqa: E402
 
 leave_request_bodies_to_django()  # under daphne: a malformed multipart body gets our JSON 400, not Twisted's empty one
 
@@ -22,7 +23,15 @@ if settings.DEBUG:
 
     http_app = ASGIStaticFilesHandler(django_asgi_app)
 
-application = ProtocolTypeRouter({"http": http_app, "websocket": websocket_application})
+router = ProtocolTypeRouter({"http": http_app, "websocket": websocket_application})
+
+
+async def application(scope: dict, receive, send) -> None:  # noqa: ANN001
+    """/healthz is answered here, before Django (`views.healthz_asgi`); everything else is routed."""
+    if scope["type"] == "http" and scope["path"] in ("/healthz", "/healthz/"):
+        return await healthz_asgi(scope, receive, send)
+    return await router(scope, receive, send)
+
 
 # Everything loaded so far (Django, DRF, the apps: about 120,000 objects) lives as long as the
 # process: keep it out of the cyclic collector. A full collection then walks only what came later

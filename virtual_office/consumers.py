@@ -27,6 +27,7 @@ from virtual_office import shared_state
 from virtual_office.errors import ServiceError, is_unavailable
 from virtual_office.realtime import (
     Hub,
+    batched,
     company_group,
     conversation_group,
     get_hub,
@@ -163,10 +164,7 @@ class OfficeConsumer(AsyncWebsocketConsumer):
         self._accepted = True
         self.hub.register(self)
 
-        from messaging import selectors as messaging_selectors
-        from presence import services as presence_services
-
-        revs = await in_worker_pool(messaging_selectors.subscribed_conversation_revs)(user)
+        revs = await _subscribed_revs(user)
         self.floors.update(revs)
         groups = [user_group(self.user_id), company_group(self.company_id), *map(conversation_group, revs)]
         # Concurrently: a process joins a layer group only for its first local member, but a user
@@ -175,9 +173,7 @@ class OfficeConsumer(AsyncWebsocketConsumer):
         # Before `hello`: any action the client sends after it sees the user online. In the worker
         # pool, beside other sockets' opens (a reconnect storm opens hundreds at once), not queued
         # one by one on the thread that serves socket actions.
-        await in_worker_pool(presence_services.connection_open)(
-            user=user, channel_name=self.channel_name, server_id=self.hub.server_id
-        )
+        await _open_connection((user, self.channel_name, self.hub.server_id))
         hello = {"user": self.user_id, "server_time": timezone.now().isoformat()}
         await self.send_frame({"type": "hello", "data": hello})
         waiting, self.before_hello = self.before_hello, None
@@ -467,7 +463,7 @@ class OfficeConsumer(AsyncWebsocketConsumer):
 
     async def within_rate_limit(self, ref: Any) -> bool:
         """Per user across tabs and processes (a shared counter); a socket that keeps going is closed."""
-        count = await shared_state.rate_count(f"ws:{self.user_id}", int(realtime_setting("WS_RATE_WINDOW")))
+        count = shared_state.rate_count(f"ws:{self.user_id}", int(realtime_setting("WS_RATE_WINDOW")))
         if count <= realtime_setting("WS_RATE_LIMIT"):
             self.refusals = 0
             return True
@@ -505,6 +501,32 @@ def in_worker_pool(fn: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
     back for over 30 s; a reconnect storm queued the same way. A socket's own steps stay in order:
     the consumer handles its connect before its disconnect."""
     return database_sync_to_async(fn, thread_sensitive=False)
+
+
+@batched
+def _subscribed_revs(users: list[Any]) -> list[dict[int, int]]:
+    """Opening sockets' conversations (id -> rev), read together for the sockets opening at once."""
+    from messaging import selectors as messaging_selectors
+
+    return messaging_selectors.subscribed_conversation_revs_many(users)
+
+
+@batched
+def _open_connection(sockets: list[tuple[Any, str, str]]) -> list[Any]:
+    """Opening sockets' connection rows and presence, written together (`(user, channel, server)`)."""
+    from presence import services as presence_services
+
+    by_server: dict[str, list[int]] = {}
+    for index, (_, _, server_id) in enumerate(sockets):
+        by_server.setdefault(server_id, []).append(index)
+    results: list[Any] = [None] * len(sockets)
+    for server_id, indexes in by_server.items():
+        opened = presence_services.connections_open(
+            server_id=server_id, sockets=[(sockets[i][0], sockets[i][1]) for i in indexes]
+        )
+        for i, result in zip(indexes, opened, strict=True):
+            results[i] = result
+    return results
 
 
 @socket_action("ping")

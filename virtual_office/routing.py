@@ -1,6 +1,5 @@
 """WebSocket routing and its middleware: Origin check, session or token auth."""
 
-from functools import partial
 from urllib.parse import urlparse
 
 from channels.auth import AuthMiddleware, get_user
@@ -16,6 +15,7 @@ from django.urls import path
 from django.utils.crypto import constant_time_compare
 
 from virtual_office.consumers import OfficeConsumer
+from virtual_office.realtime import batched
 
 
 def _header(scope: dict, name: bytes) -> str | None:
@@ -46,15 +46,13 @@ class TokenOrOriginValidator(OriginValidator):
 
 # Handshakes authenticate in the worker pool, beside each other, not one by one on the thread that
 # serves socket actions (a reconnect storm authenticates hundreds of sockets at once).
-@partial(database_sync_to_async, thread_sensitive=False)
-def _user_for_token(key: str):  # noqa: ANN202
+# Sockets opening at once are authenticated together: one query for all their tokens.
+@batched
+def _user_for_token(keys: list[str]) -> list:
     from rest_framework.authtoken.models import Token
 
-    try:
-        token = Token.objects.select_related("user").get(key=key)
-    except Token.DoesNotExist:
-        return None
-    return token.user if token.user.is_active else None
+    users = {token.key: token.user for token in Token.objects.select_related("user").filter(key__in=set(keys))}
+    return [user if (user := users.get(key)) is not None and user.is_active else None for key in keys]
 
 
 class SessionAuthMiddleware(AuthMiddleware):

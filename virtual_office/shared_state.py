@@ -52,22 +52,65 @@ _local_zsets: dict[str, dict[str, float]] = {}
 _counters_away_until = 0.0
 
 
-async def rate_count(bucket: str, window_seconds: int) -> int:
-    """Count one hit in the current fixed window; returns the count so far in that window.
+class _Window:
+    """One counter's current window in this process: what Redis said last, and hits not yet added."""
+
+    __slots__ = ("expires", "flushing", "pending", "shared")
+
+    def __init__(self, expires: float) -> None:
+        self.expires = expires
+        self.shared = 0
+        self.pending = 0
+        self.flushing = False
+
+
+_windows: dict[str, _Window] = {}
+
+
+def rate_count(bucket: str, window_seconds: int) -> int:
+    """Count one hit in the current fixed window; returns the count so far in that window, across
+    processes. It does not wait for Redis: the hit is added to the shared counter in the background
+    (hits that arrive meanwhile go together in the next INCRBY), and the answer is the shared count
+    Redis gave last plus this process' hits not yet added. Another process' hits are seen one round
+    trip late, which a rate limit can afford; an action no longer waits behind a busy Redis (under a
+    reconnect storm that wait, not the action, bounded how fast one socket's actions went).
 
     While Redis is unreachable the count is kept in this process: the limit then holds per process,
     and no action is refused only because the counter is away."""
     window = int(time.time() // window_seconds)
     key = _key("rl", bucket, window)
-    global _counters_away_until
     client = _redis()
-    if client is not None and time.monotonic() >= _counters_away_until:
-        try:
-            return await _shared_count(client, key, window_seconds)
-        except RedisError:
-            # Do not wait on an absent Redis for every action: count here for a second.
-            _counters_away_until = time.monotonic() + 1.0
-    return _local_count(key, window_seconds)
+    if client is None or time.monotonic() < _counters_away_until:
+        return _local_count(key, window_seconds)
+    entry = _windows.get(key)
+    if entry is None:
+        if len(_windows) > 10_000:
+            now = time.time()
+            for k in [k for k, w in _windows.items() if w.expires < now and not w.flushing]:
+                del _windows[k]
+        entry = _windows[key] = _Window(time.time() + window_seconds)
+    entry.pending += 1
+    if not entry.flushing:
+        entry.flushing = True
+        asyncio.ensure_future(_flush_window(client, key, entry, window_seconds))
+    return entry.shared + entry.pending
+
+
+async def _flush_window(client: aioredis.Redis, key: str, entry: _Window, window_seconds: int) -> None:
+    global _counters_away_until
+    try:
+        while entry.pending:
+            hits = entry.pending
+            entry.shared = await _shared_count(client, key, window_seconds, hits)
+            entry.pending -= hits
+    except (RedisError, OSError, TimeoutError):
+        # Do not wait on an absent Redis for every action: count here for a second.
+        _counters_away_until = time.monotonic() + 1.0
+        for _ in range(entry.pending):
+            _local_count(key, window_seconds)
+        entry.pending = 0
+    finally:
+        entry.flushing = False
 
 
 def _local_count(key: str, window_seconds: int) -> int:
@@ -81,9 +124,9 @@ def _local_count(key: str, window_seconds: int) -> int:
     return count
 
 
-async def _shared_count(client: aioredis.Redis, key: str, window_seconds: int) -> int:
+async def _shared_count(client: aioredis.Redis, key: str, window_seconds: int, hits: int = 1) -> int:
     async with client.pipeline(transaction=True) as pipe:
-        pipe.incr(key)
+        pipe.incrby(key, hits)
         pipe.expire(key, window_seconds * 2)
         count, _ = await pipe.execute()
     return int(count)

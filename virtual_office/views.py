@@ -1,8 +1,9 @@
 """Core HTTP endpoints: API token login, health check, and the office page."""
 
 import asyncio
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
+import orjson
 import psycopg
 import redis.asyncio as aioredis
 from asgiref.sync import sync_to_async
@@ -81,13 +82,31 @@ class AuthTokenView(APIView):
 HEALTH_TIMEOUT_SECONDS = 0.8
 
 
-async def healthz(request: HttpRequest) -> JsonResponse:
-    """`{"db": "ok", "channel_layer": "ok"}`, or 503 naming what failed. Each part is probed on a
-    connection of its own with a timeout (never the layer's receive, which the hub holds, nor a
+async def health() -> tuple[int, dict[str, str]]:
+    """`{"db": "ok", "channel_layer": "ok"}` and 200, or 503 naming what failed. Each part is probed
+    on a connection of its own with a timeout (never the layer's receive, which the hub holds, nor a
     pooled connection a storm may have taken), so the answer comes within a second, busy or idle."""
     db, layer = await asyncio.gather(_probe(_probe_database()), _probe(_probe_channel_layer()))
-    result = {"db": db, "channel_layer": layer}
-    return JsonResponse(result, status=200 if db == layer == "ok" else 503)
+    return (200 if db == layer == "ok" else 503), {"db": db, "channel_layer": layer}
+
+
+async def healthz(request: HttpRequest) -> JsonResponse:
+    """/healthz through Django (the test client, and servers that mount Django alone). Under a server,
+    `asgi.py` answers it before Django: see `healthz_asgi`."""
+    status, result = await health()
+    return JsonResponse(result, status=status)
+
+
+async def healthz_asgi(scope: dict, receive: Callable, send: Callable) -> None:
+    """/healthz as a bare ASGI app, ahead of Django's request handling: no request signals, no
+    middleware, no hop to the thread that serves sockets' actions (busy in a reconnect storm), so
+    the answer waits only for its own two probes."""
+    status, result = await health()
+    body = orjson.dumps(result)
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+               (b"cache-control", b"no-store")]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _probe(check: Awaitable[None]) -> str:

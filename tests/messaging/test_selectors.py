@@ -138,3 +138,12 @@ def test_subscribed_conversation_revs(alice, bob, carol, chat):
     post(other, bob)
     assert selectors.subscribed_conversation_revs(alice) == {chat.id: 1}
     assert sorted(selectors.participant_user_ids(chat.id)) == sorted([alice.id, bob.id])
+
+
+@pytest.mark.django_db
+def test_subscribed_conversation_revs_of_many_users_in_one_query(alice, bob, carol, chat, django_assert_num_queries):
+    other = group_with(bob, carol)
+    post(other, bob)
+    with django_assert_num_queries(1):
+        found = selectors.subscribed_conversation_revs_many([carol, alice, bob])
+    assert found == [{other.id: 1}, {chat.id: 0}, {chat.id: 0, other.id: 1}]

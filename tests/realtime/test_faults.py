@@ -177,12 +177,12 @@ async def test_a_consumer_that_raises_leaves_no_ghost(alice, monkeypatch):
 async def test_a_socket_that_cannot_open_is_closed_with_1013(alice, monkeypatch):
     from messaging import selectors
 
-    def database_away(user):
+    def database_away(users):
         from django.db import OperationalError
 
         raise OperationalError("the pool is exhausted")
 
-    monkeypatch.setattr(selectors, "subscribed_conversation_revs", database_away)
+    monkeypatch.setattr(selectors, "subscribed_conversation_revs_many", database_away)
     socket = WebsocketCommunicator(OfficeConsumer.as_asgi(), "/ws/")
     socket.scope["user"] = alice
     connected, _ = await socket.connect(timeout=5)
@@ -190,6 +190,7 @@ async def test_a_socket_that_cannot_open_is_closed_with_1013(alice, monkeypatch)
     assert await closed_with(socket) == consumers.CLOSE_TRY_AGAIN
     hub = current_hub()
     await until(lambda: all(c.user_id != alice.id for c in hub.consumers))
+    await socket.wait(timeout=5)  # the consumer has ended: its cleanup is done
 
 
 # -- dead workers -------------------------------------------------------------------------------------
