@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-unit test-e2e bench schema-check faults lint venv dev-venv migrate seed clean
+.PHONY: run test test-unit test-e2e bench schema-check faults lint check venv dev-venv migrate seed clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,13 @@ schema-check: dev-venv
 
 lint: dev-venv
 	$(VENV)/bin/ruff check .
+
+# The static checks: lint, the import layers (the core imports no app; each app only those below it,
+# pyproject.toml [tool.importlinter]), and the page's JavaScript unit tests (node's own runner).
+check: dev-venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+	node --test tests/js/
 
 clean:
 	rm -rf $(VENV) db.sqlite3 test-db.sqlite3 staticfiles

@@ -16,7 +16,7 @@ events = importlib.import_module("messaging.events")
 realtime = importlib.import_module("virtual_office.realtime")
 
 _trace: dict[int, dict] = {}
-_out = open(os.environ.get("BENCH_TRACE", "/tmp/vo-bench-trace.jsonl"), "ab", buffering=0)  # noqa: SIM115
+_out = open(os.environ.get("BENCH_TRACE", "/tmp/vo-bench-trace.jsonl"), "ab", buffering=0)
 _message_event = events.message_event
 _send_now = realtime.send_now
 _dispatch = realtime.Hub.dispatch
@@ -27,7 +27,7 @@ def _created_id(message: dict) -> int | None:
     return event.get("data", {}).get("id") if event.get("type") == "message.created" else None
 
 
-def message_event(message, event_type):  # noqa: ANN001, ANN201
+def message_event(message, event_type):
     started = time.time()
     event = _message_event(message, event_type)
     _trace[message.id] = {
@@ -36,14 +36,14 @@ def message_event(message, event_type):  # noqa: ANN001, ANN201
     return event
 
 
-def send_now(group, message):  # noqa: ANN001, ANN201
+def send_now(group, message):
     message_id = _created_id(message)
     if message_id in _trace:
         _trace[message_id]["send_now_start"] = time.time()  # before: the hub may dispatch first
     _send_now(group, message)
 
 
-async def dispatch(self, message):  # noqa: ANN001, ANN201
+async def dispatch(self, message):
     message_id = _created_id(message)
     started = time.time()
     await _dispatch(self, message)

@@ -149,7 +149,7 @@ def versions() -> dict:
     for name in names:
         try:
             out[name] = version(name)
-        except Exception:  # noqa: BLE001
+        except Exception:
             out[name] = None
     out["postgresql"] = _scalar("show server_version")
     out["redis-server"] = subprocess.run(["redis-cli", "-u", os.environ["REDIS_URL"], "info", "server"],
@@ -180,7 +180,7 @@ class Server:
         env = dict(os.environ, DJANGO_SETTINGS_MODULE=settings_module or "virtual_office.settings",
                    DJANGO_DEBUG="0", LOG_LEVEL="WARNING", WS_RATE_LIMIT="1000000",
                    DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost", PYTHONUNBUFFERED="1")
-        self.log_handle = open(self.logfile, "wb")  # noqa: SIM115
+        self.log_handle = open(self.logfile, "wb")
         self.proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.log_handle, stderr=subprocess.STDOUT,
                                      preexec_fn=_raise_nofile)
         self.pid = self.proc.pid
@@ -726,7 +726,7 @@ def main() -> int:
     return 0
 
 
-async def run_all(args: argparse.Namespace, seed, workdir: Path) -> dict:  # noqa: ANN001
+async def run_all(args: argparse.Namespace, seed, workdir: Path) -> dict:
     servers = {}
     for i, kind in enumerate(args.servers):
         log(f"== {kind} ==")

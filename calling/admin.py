@@ -24,7 +24,7 @@ class CallAdmin(admin.ModelAdmin):
     def duration(self, obj: Call) -> int | None:
         return obj.duration_seconds
 
-    def has_add_permission(self, request) -> bool:  # noqa: ANN001
+    def has_add_permission(self, request) -> bool:
         return False
 
 
@@ -37,5 +37,5 @@ class TeleportAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     readonly_fields = ["company", "inviter", "invitee", "space", "state", "created_at", "expires_at", "answered_at"]
 
-    def has_add_permission(self, request) -> bool:  # noqa: ANN001
+    def has_add_permission(self, request) -> bool:
         return False

@@ -1,8 +1,8 @@
 """Payloads and recipients of call and teleport events: the two parties' `user.<id>` groups.
 
 Invitation events are sent after commit (`send_event_on_commit`), so a rolled-back accept or a lost
-race sends nothing. The services call `call_changed` / `teleport_changed` themselves, right after the
-conditional UPDATE they won: `QuerySet.update()` fires no post_save for a signal receiver to see.
+race sends nothing. The services send calling's domain signals (`calling.domain`) right after the
+conditional UPDATE they won (`QuerySet.update()` fires no post_save); `calling.signals` hands them here.
 `call.signal` is ephemeral (WebRTC offer / answer / ICE): relayed at once, never stored.
 """
 

@@ -12,13 +12,12 @@ from django.utils import timezone
 
 from calling import events, selectors, services
 from calling.models import Call
-from virtual_office.consumers import socket_action
 from virtual_office.errors import ServiceError
-from virtual_office.realtime import on_hub_start
+from virtual_office.realtime import on_hub_start, socket_action
 
 if TYPE_CHECKING:
-    from virtual_office.consumers import OfficeConsumer
     from virtual_office.realtime import Hub
+    from virtual_office.realtime.consumer import OfficeConsumer
 
 logger = logging.getLogger(__name__)
 

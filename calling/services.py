@@ -26,7 +26,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from calling import events
+from calling import domain
 from calling.models import Call, Teleport
 from calling.permissions import access_colleague
 from messaging import services as messaging_services
@@ -101,7 +101,7 @@ def call_create(*, actor: User, callee_id: Any, kind: Any) -> Call:
             expires_at=now + timedelta(seconds=settings.CALL_RING_SECONDS),
         )
         call = _call(call.id)
-        events.call_changed(call, "call.invited")
+        domain.call_changed.send(sender=Call, call=call, event_type="call.invited")
     return call
 
 
@@ -136,7 +136,7 @@ def _ringing_transition(*, actor: User, call: Call, role: str, state: str, event
         )
         if won:
             call = _call(call.pk)
-            events.call_changed(call, event_type)
+            domain.call_changed.send(sender=Call, call=call, event_type=event_type)
             return call
     raise _call_refusal(call.pk)
 
@@ -170,7 +170,7 @@ def call_end(*, actor: User, call: Call) -> Call:
         )
         if won:
             call = _call(call.pk)
-            events.call_changed(call, "call.ended")
+            domain.call_changed.send(sender=Call, call=call, event_type="call.ended")
             return call
     refusal = _call_refusal(call.pk)
     if refusal.code == "call_ringing":
@@ -188,7 +188,7 @@ def call_expire(*, call_id: int) -> bool:
             return False
         call = _call(call_id)
         _missed_call_note(call)
-        events.call_changed(call, "call.missed")
+        domain.call_changed.send(sender=Call, call=call, event_type="call.missed")
     return True
 
 
@@ -237,7 +237,7 @@ def calls_end_for_user(*, user_id: int) -> list[int]:
             if Call.objects.filter(pk=call_id, state=Call.State.ACCEPTED).update(
                 state=Call.State.ENDED, ended_at=now, ended_by_id=user_id
             ):
-                events.call_changed(_call(call_id), "call.ended")
+                domain.call_changed.send(sender=Call, call=_call(call_id), event_type="call.ended")
                 changed.append(call_id)
         for call_id in Call.objects.filter(
             caller_id=user_id, state=Call.State.RINGING, expires_at__gt=now
@@ -245,7 +245,7 @@ def calls_end_for_user(*, user_id: int) -> list[int]:
             if Call.objects.filter(pk=call_id, state=Call.State.RINGING, expires_at__gt=now).update(
                 state=Call.State.CANCELLED, ended_at=now
             ):
-                events.call_changed(_call(call_id), "call.cancelled")
+                domain.call_changed.send(sender=Call, call=_call(call_id), event_type="call.cancelled")
                 changed.append(call_id)
     return changed
 
@@ -292,7 +292,7 @@ def teleport_create(*, actor: User, invitee_id: Any, space_id: Any = None) -> Te
             expires_at=now + timedelta(seconds=settings.TELEPORT_EXPIRY_SECONDS),
         )
         teleport = _teleport(teleport.id)
-        events.teleport_changed(teleport, "teleport.invited")
+        domain.teleport_changed.send(sender=Teleport, teleport=teleport, event_type="teleport.invited")
     return teleport
 
 
@@ -324,7 +324,7 @@ def teleport_accept(*, actor: User, teleport: Teleport) -> Teleport:
         if won:
             teleport = _teleport(teleport.pk)
             space_services.space_enter(actor=actor, space=teleport.space, reason="teleport")
-            events.teleport_changed(teleport, "teleport.accepted")
+            domain.teleport_changed.send(sender=Teleport, teleport=teleport, event_type="teleport.accepted")
             return teleport
     raise _teleport_refusal(teleport.pk)
 
@@ -339,7 +339,7 @@ def teleport_decline(*, actor: User, teleport: Teleport) -> Teleport:
         ).update(state=Teleport.State.DECLINED, answered_at=now)
         if won:
             teleport = _teleport(teleport.pk)
-            events.teleport_changed(teleport, "teleport.declined")
+            domain.teleport_changed.send(sender=Teleport, teleport=teleport, event_type="teleport.declined")
             return teleport
     raise _teleport_refusal(teleport.pk)
 
@@ -351,7 +351,7 @@ def teleport_expire(*, teleport_id: int) -> bool:
         ).update(state=Teleport.State.EXPIRED)
         if not won:
             return False
-        events.teleport_changed(_teleport(teleport_id), "teleport.expired")
+        domain.teleport_changed.send(sender=Teleport, teleport=_teleport(teleport_id), event_type="teleport.expired")
     return True
 
 

@@ -489,7 +489,7 @@ async def _after_kill(ctx: Ctx, fig: Figures, victim: Any, sender_user: dict, co
                 if all(statuses.get(uid) == "offline" for uid in gone_ids):
                     offline_at = now()
                     return
-            except Exception:  # noqa: BLE001 (nginx may have no worker for a moment)
+            except Exception:
                 pass
             await asyncio.sleep(1)
 

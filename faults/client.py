@@ -191,7 +191,7 @@ class Conn:
                     self._on_frame(await ws.recv(decode=False))
             except websockets.ConnectionClosed as exc:
                 self._record_close(exc, opened=self.hello_at)
-            except Exception as exc:  # noqa: BLE001 (a harness bug must not look like a server fault)
+            except Exception as exc:
                 self.types[f"client error {type(exc).__name__}: {exc}"] += 1
                 ws.transport.abort()
             if self.on_placed:
@@ -238,13 +238,13 @@ class Conn:
         if self.ws is not None and self.open:
             try:
                 await asyncio.wait_for(self.ws.close(), 3)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 self.ws.transport.abort()
         if self.task is not None and not self.task.done():
             # Between connections (backing off, or in a handshake): nothing to close cleanly.
             try:
                 await asyncio.wait_for(asyncio.shield(self.task), 0.5)
-            except (Exception, asyncio.CancelledError):  # noqa: BLE001
+            except (Exception, asyncio.CancelledError):
                 self.task.cancel()
                 if self.ws is not None and not self.open:
                     self.ws.transport.abort()

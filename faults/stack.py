@@ -205,7 +205,7 @@ class Database:
             self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
             self.created = False
 
-    def connect(self):  # noqa: ANN201
+    def connect(self):
         import psycopg
 
         return psycopg.connect(self.url, autocommit=True, connect_timeout=10)
@@ -245,7 +245,7 @@ class Worker:
 
     def start(self) -> None:
         self.starts += 1
-        log = open(self.logfile, "ab")  # noqa: SIM115 (closed right away: the child keeps its copy)
+        log = open(self.logfile, "ab")
         log.write(f"\n===== start {self.starts} at {time.strftime('%H:%M:%S')} =====\n".encode())
         log.flush()
         self.proc = subprocess.Popen(self.command(), cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
@@ -332,7 +332,7 @@ class Nginx:
 
     def start(self, timeout: float = 10) -> None:
         self.test_config()
-        log = open(self.prefix / "stderr.log", "ab")  # noqa: SIM115
+        log = open(self.prefix / "stderr.log", "ab")
         self.proc = subprocess.Popen([self.binary, "-p", str(self.prefix), "-c", str(self.conf),
                                       "-e", str(self.prefix / "error.log")], stdout=log, stderr=subprocess.STDOUT,
                                      preexec_fn=raise_nofile)
@@ -421,6 +421,6 @@ class Stack:
                 continue
             try:
                 step()
-            except Exception as exc:  # noqa: BLE001 (go on stopping the rest)
+            except Exception as exc:
                 problems.append(f"{name}: {exc}")
         return problems

@@ -8,15 +8,24 @@ from typing import TYPE_CHECKING, Any
 
 from channels.db import database_sync_to_async
 
-from messaging import events, permissions, services
+from messaging import events, permissions, selectors, services
 from messaging.api.serializers import message_data
 from virtual_office import shared_state
-from virtual_office.consumers import socket_action
 from virtual_office.errors import ServiceError
-from virtual_office.realtime import Hub, conversation_group, hub_job, realtime_setting
+from virtual_office.realtime import (
+    Hub,
+    batched,
+    conversation_group,
+    hub_job,
+    on_socket_close,
+    on_socket_control,
+    on_socket_open,
+    realtime_setting,
+    socket_action,
+)
 
 if TYPE_CHECKING:
-    from virtual_office.consumers import OfficeConsumer
+    from virtual_office.realtime.consumer import OfficeConsumer
 
 MAX_RESUME_CONVERSATIONS = 500
 MAX_ID = 2**63 - 1  # bigint primary keys; a larger number is no id (and must not reach the database)
@@ -132,6 +141,30 @@ async def stop_watching(consumer: OfficeConsumer, conversation_id: int) -> list[
     return watchers
 
 
+@batched
+def _subscribed_revs(users: list[Any]) -> list[dict[int, int]]:
+    """Opening sockets' conversations (id -> rev), read together for the sockets opening at once."""
+    return selectors.subscribed_conversation_revs_many(users)
+
+
+@on_socket_open(order=10)
+async def subscribe_conversations(consumer: OfficeConsumer) -> None:
+    """A socket hears its user's conversations from their current rev on (`resume` replays before)."""
+    revs = await _subscribed_revs(consumer.user)
+    consumer.delivered_revs.update(revs)
+    # Concurrently: a user in hundreds of conversations should not wait for hundreds of group joins.
+    await asyncio.gather(*(consumer.join_group(conversation_group(c)) for c in revs))
+
+
+@on_socket_control("leave")
+async def left_conversation(consumer: OfficeConsumer, control: dict) -> None:
+    """No longer a participant: no longer among its watchers (nor typing in it)."""
+    conversation_id = control.get("conversation")
+    if conversation_id in consumer.watching:
+        await stop_watching(consumer, conversation_id)
+
+
+@on_socket_close
 async def socket_closed(consumer: OfficeConsumer) -> None:
     """A closed socket stops typing (the others hear `stop`) and stops watching."""
     for conversation_id in list(consumer.typing_timers):
@@ -202,10 +235,10 @@ async def resume(consumer: OfficeConsumer, frame: dict) -> dict:
         plan[conversation_id] = rev
     # A conversation this socket is subscribed to already sends it its events: only the others are
     # checked (read-only, in the worker pool: a reconnect storm resumes thousands of sockets at once).
-    await _readable(consumer.user, [c for c in plan if c not in consumer.floors])
+    await _readable(consumer.user, [c for c in plan if c not in consumer.delivered_revs])
     revs = {}
     for conversation_id, rev in plan.items():
         await consumer.catch_up(conversation_id, rev, force=True)
-        revs[str(conversation_id)] = consumer.floors.get(conversation_id, rev)
+        revs[str(conversation_id)] = consumer.delivered_revs.get(conversation_id, rev)
     await consumer.send_frame({"type": "resumed", "ref": frame.get("ref"), "data": {"conversations": revs}})
     return {"conversations": revs}

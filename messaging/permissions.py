@@ -5,14 +5,29 @@
 - another company's conversation or message is a 404.
 """
 
+from collections.abc import Callable
+from typing import Any
+
 from guardian.shortcuts import get_perms
 
 from messaging.models import Attachment, Conversation, Message, Participant
-from spaces.permissions import can_read_room
 from virtual_office.errors import Forbidden, NotFound
 from virtual_office.models import User
 
 MANAGE_PERM = "manage_conversation"
+
+# Who may read a room (a space's conversation) is the space's rule, not messaging's: the app that owns
+# spaces sets it from its AppConfig.ready() (`set_room_read_rule`). Until then nobody reads a room.
+RoomReadRule = Callable[[User, Any], bool]
+_room_read_rule: list[RoomReadRule] = []
+
+
+def set_room_read_rule(rule: RoomReadRule) -> None:
+    _room_read_rule[:] = [rule]
+
+
+def can_read_room(user: User, space: Any) -> bool:
+    return bool(_room_read_rule) and _room_read_rule[0](user, space)
 
 
 def _participant(user: User, conversation: Conversation) -> Participant | None:

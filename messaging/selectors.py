@@ -116,7 +116,7 @@ def message_changes(*, conversation: Conversation, since_rev: str | None, limit:
     return list(message_queryset().filter(conversation=conversation, rev__gt=since).order_by("rev")[:size])
 
 
-def message_changes_iter(conversation_id: int, since_rev: int, chunk: int = 500):  # noqa: ANN201
+def message_changes_iter(conversation_id: int, since_rev: int, chunk: int = 500):
     """Every message changed after since_rev, in rev order, read in keyset chunks."""
     cursor = since_rev
     while True:

@@ -8,18 +8,18 @@ from messaging.models import Conversation, Message, Participant, Reaction
 
 
 @receiver(post_save, sender=Message, dispatch_uid="messaging.message_saved")
-def on_message_saved(sender, instance: Message, created: bool, **kwargs) -> None:  # noqa: ANN001
+def on_message_saved(sender, instance: Message, created: bool, **kwargs) -> None:
     events.message_saved(instance, created=created)
 
 
 @receiver(post_save, sender=Reaction, dispatch_uid="messaging.reaction_saved")
 @receiver(post_delete, sender=Reaction, dispatch_uid="messaging.reaction_deleted")
-def on_reaction_changed(sender, instance: Reaction, **kwargs) -> None:  # noqa: ANN001
+def on_reaction_changed(sender, instance: Reaction, **kwargs) -> None:
     events.reaction_changed(instance.message_id)
 
 
 @receiver(pre_save, sender=Participant, dispatch_uid="messaging.participant_pre_save")
-def remember_participant_state(sender, instance: Participant, **kwargs) -> None:  # noqa: ANN001
+def remember_participant_state(sender, instance: Participant, **kwargs) -> None:
     if instance.pk is None:
         instance._was_active = None
     else:
@@ -27,16 +27,16 @@ def remember_participant_state(sender, instance: Participant, **kwargs) -> None:
 
 
 @receiver(post_save, sender=Participant, dispatch_uid="messaging.participant_saved")
-def on_participant_saved(sender, instance: Participant, created: bool, **kwargs) -> None:  # noqa: ANN001
+def on_participant_saved(sender, instance: Participant, created: bool, **kwargs) -> None:
     events.participant_changed(instance, created=created, was_active=getattr(instance, "_was_active", None))
 
 
 @receiver(post_delete, sender=Participant, dispatch_uid="messaging.participant_deleted")
-def on_participant_deleted(sender, instance: Participant, **kwargs) -> None:  # noqa: ANN001
+def on_participant_deleted(sender, instance: Participant, **kwargs) -> None:
     instance.is_active = False
     events.participant_changed(instance, created=False, was_active=True)
 
 
 @receiver(post_save, sender=Conversation, dispatch_uid="messaging.conversation_saved")
-def on_conversation_saved(sender, instance: Conversation, created: bool, **kwargs) -> None:  # noqa: ANN001
+def on_conversation_saved(sender, instance: Conversation, created: bool, **kwargs) -> None:
     events.conversation_saved(instance, created=created)

@@ -5,4 +5,4 @@ class PresenceConfig(AppConfig):
     name = "presence"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401  (wires the receivers)
+        from . import signals, sockets  # noqa: F401  (wires the receivers and the socket hooks)

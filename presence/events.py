@@ -3,7 +3,7 @@
 from presence.models import Presence
 from virtual_office.realtime import company_group, envelope, send_event_on_commit, user_group
 
-# The socket close code for "you are no longer authenticated" (virtual_office.consumers).
+# The socket close code for "you are no longer authenticated" (virtual_office.realtime.frames).
 CLOSE_UNAUTHENTICATED = 4401
 
 

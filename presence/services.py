@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
+from presence.domain import went_offline
 from presence.models import Connection, Presence
 from virtual_office.errors import ServiceError
 from virtual_office.models import User
@@ -122,8 +123,6 @@ def live_connection_exists(user_id: int) -> bool:
 
 def presence_settle(*, user_id: int) -> Presence | None:
     """After a socket closed (and the grace period passed): offline if no live socket remains."""
-    from spaces import services as space_services
-
     with transaction.atomic():
         # Lock the presence row only: FOR UPDATE on the joined user row would block every insert that
         # references the user (a message they send) while we wait for their room's lock: a deadlock.
@@ -135,8 +134,7 @@ def presence_settle(*, user_id: int) -> Presence | None:
         presence.connected = False
         presence.last_seen = timezone.now()
         presence.save(update_fields=["connected", "last_seen", "updated_at"])
-        if presence.current_space_id is not None:
-            space_services.space_leave(actor=presence.user, reason="offline")
+        went_offline.send(sender=Presence, user=presence.user, presence=presence)
     return presence
 
 

@@ -9,7 +9,7 @@ from virtual_office.models import User
 
 
 @receiver(post_save, sender=Presence, dispatch_uid="presence.presence_saved")
-def on_presence_saved(sender, instance: Presence, update_fields=None, **kwargs) -> None:  # noqa: ANN001
+def on_presence_saved(sender, instance: Presence, update_fields=None, **kwargs) -> None:
     if update_fields is not None and set(update_fields) <= {"last_seen", "updated_at"}:
         return
     if Presence.user.is_cached(instance):
@@ -20,13 +20,13 @@ def on_presence_saved(sender, instance: Presence, update_fields=None, **kwargs) 
 
 
 @receiver(post_save, sender=User, dispatch_uid="presence.user_created")
-def on_user_created(sender, instance: User, created: bool, **kwargs) -> None:  # noqa: ANN001
+def on_user_created(sender, instance: User, created: bool, **kwargs) -> None:
     if created:
         Presence.objects.get_or_create(user=instance)
 
 
 @receiver(post_save, sender=User, dispatch_uid="presence.user_deactivated")
-def on_user_deactivated(sender, instance: User, created: bool, update_fields=None, **kwargs) -> None:  # noqa: ANN001
+def on_user_deactivated(sender, instance: User, created: bool, update_fields=None, **kwargs) -> None:
     # Sockets of a deactivated user close at once (the periodic check would take up to 30 s).
     if not created and not instance.is_active and (update_fields is None or "is_active" in update_fields):
         events.user_sockets_close(instance.id)

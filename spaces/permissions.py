@@ -53,7 +53,7 @@ def can_read_room(user: User, space: Space) -> bool:
 class IsCompanyAdminOrReadOnly(BasePermission):
     message = "Only company admins can change spaces."
 
-    def has_permission(self, request, view) -> bool:  # noqa: ANN001
+    def has_permission(self, request, view) -> bool:
         if not (request.user and request.user.is_authenticated):
             return False
         return request.method in SAFE_METHODS or bool(request.user.is_company_admin)

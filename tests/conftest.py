@@ -3,6 +3,7 @@
 import pytest
 from rest_framework.test import APIClient
 
+from tests.contract_events import contract_violations
 from tests.factories import CompanyFactory, SpaceFactory, UserFactory
 
 
@@ -73,8 +74,9 @@ def api():
 
 @pytest.fixture
 def capture_events(django_capture_on_commit_callbacks, monkeypatch):
-    """Collects (group, message) pairs that would be sent after commit; rollback leaves it empty."""
-    from virtual_office import realtime
+    """Collects (group, message) pairs that would be sent after commit; rollback leaves it empty. At the
+    end of the test, every event collected is checked against the contract (`tests/contract_events.py`)."""
+    from virtual_office.realtime import publish as realtime
 
     sent: list[tuple[str, dict]] = []
     monkeypatch.setattr(realtime, "send_now", lambda group, message: sent.append((group, message)))
@@ -89,7 +91,11 @@ def capture_events(django_capture_on_commit_callbacks, monkeypatch):
         def types(self, group: str | None = None) -> list[str]:
             return [m["event"]["type"] for g, m in sent if "event" in m and (group is None or g == group)]
 
-    return Capture()
+    capture = Capture()
+    yield capture
+    # Every event a service emitted in this test keeps to the contract's event list and shapes.
+    problems = [p for _, m in sent if "event" in m for p in contract_violations(m["event"])]
+    assert not problems, problems
 
 
 @pytest.fixture(autouse=True)

@@ -57,7 +57,7 @@ def current_database_url() -> str | None:
         from django.db import connection
 
         settings = connection.settings_dict
-    except Exception:  # noqa: BLE001  (Django not configured: inherit the environment)
+    except Exception:
         return None
     if "postgresql" not in settings["ENGINE"]:
         if str(settings["NAME"]).startswith(("file:", ":memory:")) or "mode=memory" in str(settings["NAME"]):
@@ -119,7 +119,7 @@ def run_server(port: int, env_overrides: dict[str, str] | None = None, *, kind: 
     env.setdefault("DJANGO_SETTINGS_MODULE", "virtual_office.settings")
     env["PYTHONUNBUFFERED"] = "1"
     env.update(env_overrides or {})
-    log = tempfile.NamedTemporaryFile(prefix=f"{kind}-{port}-", suffix=".log", delete=False)  # noqa: SIM115
+    log = tempfile.NamedTemporaryFile(prefix=f"{kind}-{port}-", suffix=".log", delete=False)
     process = subprocess.Popen(
         server_command(kind, port),
         cwd=REPOSITORY,

@@ -26,7 +26,7 @@ if settings.DEBUG:
 router = ProtocolTypeRouter({"http": http_app, "websocket": websocket_application})
 
 
-async def application(scope: dict, receive, send) -> None:  # noqa: ANN001
+async def application(scope: dict, receive, send) -> None:
     """/healthz is answered here, before Django (`views.healthz_asgi`); everything else is routed."""
     if scope["type"] == "http" and scope["path"] in ("/healthz", "/healthz/"):
         return await healthz_asgi(scope, receive, send)

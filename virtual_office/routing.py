@@ -9,13 +9,11 @@ from channels.routing import URLRouter
 from channels.security.websocket import OriginValidator
 from channels.sessions import CookieMiddleware, SessionMiddleware
 from django.conf import settings
-from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.models import AnonymousUser
 from django.urls import path
-from django.utils.crypto import constant_time_compare
 
-from virtual_office.consumers import OfficeConsumer
-from virtual_office.realtime import batched
+from virtual_office.realtime.batch import batched
+from virtual_office.realtime.consumer import OfficeConsumer
 
 
 def _header(scope: dict, name: bytes) -> str | None:
@@ -28,12 +26,12 @@ def _header(scope: dict, name: bytes) -> str | None:
 class TokenOrOriginValidator(OriginValidator):
     """Browsers always send `Origin`; it must be an allowed host. Token clients may send none."""
 
-    def valid_origin(self, parsed_origin) -> bool:  # noqa: ANN001
+    def valid_origin(self, parsed_origin) -> bool:
         if parsed_origin is None:
             return True  # checked again in __call__: only token-authenticated handshakes get here
         return super().valid_origin(parsed_origin)
 
-    async def __call__(self, scope, receive, send):  # noqa: ANN001
+    async def __call__(self, scope, receive, send):
         if scope["type"] == "websocket" and _header(scope, b"origin") is None:
             auth = _header(scope, b"authorization") or ""
             if not auth.lower().startswith("token "):
@@ -62,7 +60,7 @@ class SessionAuthMiddleware(AuthMiddleware):
         scope["user"]._wrapped = await database_sync_to_async(get_user.func, thread_sensitive=False)(scope)
 
 
-def session_auth_stack(inner):  # noqa: ANN001, ANN201
+def session_auth_stack(inner):
     """As `channels.auth.AuthMiddlewareStack`, with the user resolved in the worker pool."""
     return CookieMiddleware(SessionMiddleware(SessionAuthMiddleware(inner)))
 
@@ -70,7 +68,7 @@ def session_auth_stack(inner):  # noqa: ANN001, ANN201
 class TokenAuthMiddleware(BaseMiddleware):
     """`Authorization: Token <key>` wins over the session cookie when present."""
 
-    async def __call__(self, scope, receive, send):  # noqa: ANN001
+    async def __call__(self, scope, receive, send):
         auth = _header(scope, b"authorization") or ""
         if auth.lower().startswith("token "):
             key = auth.split(None, 1)[1].strip() if len(auth.split(None, 1)) == 2 else ""
@@ -81,64 +79,6 @@ class TokenAuthMiddleware(BaseMiddleware):
         return await super().__call__(scope, receive, send)
 
 
-def credentials_still_valid(
-    *, session_keys: set[str], user_ids: set[int], token_keys: set[str]
-) -> tuple[set[str], set[int], set[str]]:
-    """Which of these sessions, users and tokens still authenticate: a few queries per check, however
-    many sockets (open sockets whose credentials are gone get closed by
-    `consumers.close_revoked_sockets`). A session counts only while it exists and its user's
-    password is the one it was opened with, as for HTTP requests (a password change logs other
-    sessions out)."""
-    from django.contrib.auth import get_user_model
-    from django.contrib.sessions.models import Session
-    from django.utils import timezone
-    from rest_framework.authtoken.models import Token
-
-    user_model = get_user_model()
-    if session_keys:
-        if settings.SESSION_ENGINE.endswith((".backends.db", ".backends.cached_db")):
-            store = Session.get_session_store_class()()
-            rows = Session.objects.filter(session_key__in=session_keys, expire_date__gt=timezone.now()).values_list(
-                "session_key", "session_data"
-            )
-            data = {key: store.decode(raw) for key, raw in rows}
-        else:
-            from importlib import import_module
-
-            store_class = import_module(settings.SESSION_ENGINE).SessionStore
-            data = {key: loaded for key in session_keys if (loaded := store_class(session_key=key).load())}
-    else:
-        data = {}
-    owners = {key: _session_user_id(values) for key, values in data.items()}
-    # One query for the sockets' users and the sessions' owners (the password is in the session hash).
-    active = {
-        user.pk: user
-        for user in user_model.objects.filter(pk__in=user_ids | {u for u in owners.values() if u}, is_active=True)
-        .only("pk", "password")
-    }
-    sessions = {
-        key
-        for key, values in data.items()
-        if owners[key] in active and _session_hash_matches(active[owners[key]], values.get(HASH_SESSION_KEY, ""))
-    }
-    users = {pk for pk in active if pk in user_ids}
-    tokens = set(Token.objects.filter(key__in=token_keys, user__is_active=True).values_list("key", flat=True))
-    return sessions, users, tokens
-
-
-def _session_user_id(values: dict) -> int | None:
-    try:
-        return int(values[SESSION_KEY])
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
-def _session_hash_matches(user, session_hash: str) -> bool:  # noqa: ANN001
-    """As `django.contrib.auth.get_user` checks it: the current hash, or one made with SECRET_KEY_FALLBACKS."""
-    hashes = [user.get_session_auth_hash(), *user.get_session_auth_fallback_hash()]
-    return any(constant_time_compare(session_hash, expected) for expected in hashes)
-
-
 class ServerSendMiddleware:
     """Outermost: keeps the server's own `send` in the scope as `server_send`.
 
@@ -146,10 +86,10 @@ class ServerSendMiddleware:
     wrappers between the consumer and the server (session save, consumer send) do nothing but
     cost about a tenth of the fan-out, so `OfficeConsumer.write` goes straight to the server."""
 
-    def __init__(self, inner) -> None:  # noqa: ANN001
+    def __init__(self, inner) -> None:
         self.inner = inner
 
-    async def __call__(self, scope, receive, send):  # noqa: ANN001
+    async def __call__(self, scope, receive, send):
         return await self.inner({**scope, "server_send": send}, receive, send)
 
 

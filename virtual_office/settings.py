@@ -61,12 +61,13 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "guardian",
     "drf_spectacular",
-    "django_htmx",
     "virtual_office",
     "spaces",
     "presence",
     "messaging",
     "calling",
+    "office",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -78,7 +79,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
 ]
 
 ROOT_URLCONF = "virtual_office.urls"

@@ -134,7 +134,7 @@ async def _shared_count(client: aioredis.Redis, key: str, window_seconds: int, h
 
 def _watch_ttl() -> float:
     """A watcher entry not refreshed for this long is gone (its process died without unwatching)."""
-    from virtual_office.realtime import realtime_setting
+    from virtual_office.realtime.config import realtime_setting
 
     return float(realtime_setting("WATCH_TTL_SECONDS"))
 

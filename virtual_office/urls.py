@@ -20,7 +20,6 @@ handler404 = "virtual_office.views.not_found"
 handler500 = "virtual_office.views.server_error"
 
 urlpatterns = [
-    path("", views.office, name="office"),
     path("healthz", views.healthz, name="healthz"),
     path(
         "accounts/login/",
@@ -34,5 +33,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/v1/", include(api_v1)),
-    path("office/", include("virtual_office.page_urls")),
+    # The page, last: the app at the top of the layers (the core imports no app, not even its URLs).
+    path("", include("office.urls")),
 ]

@@ -9,13 +9,10 @@ import redis.asyncio as aioredis
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import authenticate
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
 from django.views import defaults
-from django.views.decorators.csrf import ensure_csrf_cookie
 from drf_spectacular.utils import extend_schema, inline_serializer
 from psycopg.conninfo import make_conninfo
 from rest_framework import serializers
@@ -41,14 +38,14 @@ class LoginAddressThrottle(SimpleRateThrottle):
             return request.META.get("REMOTE_ADDR") or ""
         return super().get_ident(request)
 
-    def get_cache_key(self, request, view) -> str:  # noqa: ANN001
+    def get_cache_key(self, request, view) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
 class LoginAccountThrottle(SimpleRateThrottle):
     scope = "login_account"
 
-    def get_cache_key(self, request, view) -> str | None:  # noqa: ANN001
+    def get_cache_key(self, request, view) -> str | None:
         data = request.data
         username = str(data.get("username", "")).strip().lower() if isinstance(data, Mapping) else ""
         return self.cache_format % {"scope": self.scope, "ident": username[:150]} if username else None
@@ -186,34 +183,3 @@ def server_error(request: HttpRequest) -> HttpResponse:
     return defaults.server_error(request)
 
 
-@login_required
-@ensure_csrf_cookie
-def office(request: HttpRequest) -> HttpResponse:
-    """The office page: floor, people and message panels, first rendered here and then kept live."""
-    from virtual_office.office_page import office_context
-
-    response = render(request, "office.html", office_context(request.user))
-    # Never cached: a stale page would start from an old floor (the scripts refetch on each hello).
-    response["Cache-Control"] = "no-store"
-    response["Content-Security-Policy"] = office_content_security_policy(request)
-    return response
-
-
-def office_content_security_policy(request: HttpRequest) -> str:
-    """The office page runs no inline script, handler or style: everything comes from our origin,
-    and the socket goes to this same host."""
-    socket_origin = f"{'wss' if request.is_secure() else 'ws'}://{request.get_host()}"
-    return "; ".join(
-        [
-            "default-src 'self'",
-            "script-src 'self'",
-            "style-src 'self'",
-            "img-src 'self' data: blob:",
-            "media-src 'self' blob:",
-            f"connect-src 'self' {socket_origin}",
-            "object-src 'none'",
-            "base-uri 'none'",
-            "form-action 'self'",
-            "frame-ancestors 'none'",
-        ]
-    )

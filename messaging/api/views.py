@@ -31,7 +31,7 @@ ERRORS = errors(400, 401, 403, 404, 409)
 SEQ = {"type": "integer", "minimum": 0, "maximum": MAX_ID}  # a seq or rev: 0 before the first message
 
 
-def _conversation_out(request: Request, conversation) -> dict:  # noqa: ANN001
+def _conversation_out(request: Request, conversation) -> dict:
     conversation = selectors.conversation_detail(user=request.user, conversation=conversation)
     return ConversationOut(conversation, context={"user": request.user}).data
 
@@ -217,10 +217,10 @@ INLINE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 class AnyAccept(BaseContentNegotiation):
     """A file download answers whatever `Accept` says (an <img> asks for image/*); errors stay JSON."""
 
-    def select_parser(self, request, parsers):  # noqa: ANN001, ANN201
+    def select_parser(self, request, parsers):
         return parsers[0] if parsers else None
 
-    def select_renderer(self, request, renderers, format_suffix=None):  # noqa: ANN001, ANN201
+    def select_renderer(self, request, renderers, format_suffix=None):
         return renderers[0], renderers[0].media_type
 
 

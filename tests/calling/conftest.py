@@ -10,7 +10,7 @@ from presence.models import Presence
 from tests.servers import free_port, run_server
 
 
-def set_presence(user, *, status: str = "online", connected: bool = True, space=None) -> None:  # noqa: ANN001
+def set_presence(user, *, status: str = "online", connected: bool = True, space=None) -> None:
     """Presence as a live socket would leave it (the socket itself is not needed for service tests)."""
     Presence.objects.update_or_create(
         user=user, defaults={"status": status, "connected": connected, "current_space": space}
@@ -28,7 +28,7 @@ def online(alice, bob, carol):
 def ring(online):
     """ring(caller, callee, kind="voice") -> a ringing Call."""
 
-    def ring(caller, callee, kind: str = "voice"):  # noqa: ANN001, ANN202
+    def ring(caller, callee, kind: str = "voice"):
         return services.call_create(actor=caller, callee_id=callee.id, kind=kind)
 
     return ring
@@ -38,7 +38,7 @@ def ring(online):
 
 
 @pytest.fixture(scope="module")
-def servers(django_db_setup, django_db_blocker) -> Iterator[list[str]]:  # noqa: ANN001
+def servers(django_db_setup, django_db_blocker) -> Iterator[list[str]]:
     """Two daphne processes on the test database and one Redis (like two servers behind a balancer),
     with a 2 s ring and a 2 s teleport expiry. Yields their base URLs."""
     from django.db import connection

@@ -15,7 +15,7 @@ from virtual_office.errors import ServiceError
 pytestmark = pytest.mark.django_db
 
 
-def refusal(fn, **kwargs) -> ServiceError:  # noqa: ANN001
+def refusal(fn, **kwargs) -> ServiceError:
     with pytest.raises(ServiceError) as info:
         fn(**kwargs)
     return info.value
@@ -27,7 +27,7 @@ def overdue(call: Call, seconds: int = 1) -> Call:
     return call
 
 
-def call_events(capture, user) -> list[str]:  # noqa: ANN001
+def call_events(capture, user) -> list[str]:
     return [t for t in capture.types(f"user.{user.id}") if t.startswith("call.")]
 
 

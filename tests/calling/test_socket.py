@@ -14,7 +14,7 @@ from calling import services
 from calling.handlers import SIGNAL_MAX_BYTES
 from calling.models import Call
 from tests.factories import CompanyFactory, UserFactory
-from virtual_office.consumers import OfficeConsumer
+from virtual_office.realtime.consumer import OfficeConsumer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,7 +22,7 @@ THE_CALL = object()  # stands for the id of the answered call made in the test
 OFFER = {"type": "offer", "sdp": "v=0\r\no=- 46117317 2 IN IP4 127.0.0.1\r\ns=-\r\n"}
 
 
-async def connect(user) -> WebsocketCommunicator:  # noqa: ANN001
+async def connect(user) -> WebsocketCommunicator:
     ws = WebsocketCommunicator(OfficeConsumer.as_asgi(), "/ws/")
     ws.scope["user"] = user
     connected, _ = await ws.connect()

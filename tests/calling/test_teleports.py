@@ -25,13 +25,13 @@ def in_lounge(alice, online, space):
     return space
 
 
-def refusal(fn, **kwargs) -> ServiceError:  # noqa: ANN001
+def refusal(fn, **kwargs) -> ServiceError:
     with pytest.raises(ServiceError) as info:
         fn(**kwargs)
     return info.value
 
 
-def invite(alice, bob, space=None) -> Teleport:  # noqa: ANN001
+def invite(alice, bob, space=None) -> Teleport:
     return services.teleport_create(actor=alice, invitee_id=bob.id, space_id=space.id if space else None)
 
 

@@ -30,7 +30,7 @@ CHROMIUM_ARGS = [
 ]
 
 @pytest.fixture(scope="session")
-def live_server_url(django_db_setup, django_db_blocker) -> Iterator[str]:  # noqa: ANN001
+def live_server_url(django_db_setup, django_db_blocker) -> Iterator[str]:
     from django.db import connection
 
     if connection.vendor != "postgresql":
@@ -52,7 +52,7 @@ def live_server_url(django_db_setup, django_db_blocker) -> Iterator[str]:  # noq
 
 
 @pytest.fixture(scope="session", autouse=True)
-def flush_survives_deadlocks():  # noqa: ANN201
+def flush_survives_deadlocks():
     """The server process keeps working after a test ends (closing sockets, settling presence), and
     the database flush between tests can deadlock with it; PostgreSQL then aborts the flush. Retry it."""
     from django.core.management.base import CommandError
@@ -61,7 +61,7 @@ def flush_survives_deadlocks():  # noqa: ANN201
 
     original = flush.Command.handle
 
-    def handle(self, **options):  # noqa: ANN001, ANN003, ANN202
+    def handle(self, **options):
         for attempt in range(6):
             try:
                 return original(self, **options)
@@ -77,12 +77,12 @@ def flush_survives_deadlocks():  # noqa: ANN201
 
 
 @pytest.fixture(autouse=True)
-def events_reach_the_server(monkeypatch):  # noqa: ANN001, ANN201
+def events_reach_the_server(monkeypatch):
     """Writes made by the test itself publish their events to Redis like the server's would.
 
     Playwright's sync API runs an event loop in this thread, where `async_to_sync` refuses to run:
     publish from a short-lived thread instead."""
-    from virtual_office import realtime
+    from virtual_office.realtime import publish as realtime
 
     publish = realtime.send_now
 
@@ -95,7 +95,7 @@ def events_reach_the_server(monkeypatch):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture(scope="session")
-def browser(live_server_url: str):  # noqa: ANN201
+def browser(live_server_url: str):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -132,7 +132,7 @@ class OfficePage:
         return [e for e in self.errors if not any(fragment in e for fragment in self.allowed)]
 
 
-def session_cookie(user) -> str:  # noqa: ANN001
+def session_cookie(user) -> str:
     from django.test import Client
 
     client = Client()
@@ -141,7 +141,7 @@ def session_cookie(user) -> str:  # noqa: ANN001
 
 
 def open_office_page(
-    browser, base_url: str, user, *, width: int = 1280, height: int = 860, route=None  # noqa: ANN001
+    browser, base_url: str, user, *, width: int = 1280, height: int = 860, route=None
 ) -> OfficePage:
     """A new browser context signed in as `user`, on `/` with its socket open. Console errors,
     uncaught exceptions and Content-Security-Policy violations are recorded on the OfficePage."""
@@ -163,13 +163,13 @@ def open_office_page(
 
 
 @pytest.fixture
-def open_office(browser, live_server_url: str) -> Iterator[Callable[..., OfficePage]]:  # noqa: ANN001
+def open_office(browser, live_server_url: str) -> Iterator[Callable[..., OfficePage]]:
     """`open_office(user, width=1280, height=860)`: a new browser context signed in as `user` on `/`.
 
     At teardown every page must have logged no console error and thrown no uncaught exception."""
     opened: list[OfficePage] = []
 
-    def open_page(user, *, width: int = 1280, height: int = 860, route=None) -> OfficePage:  # noqa: ANN001
+    def open_page(user, *, width: int = 1280, height: int = 860, route=None) -> OfficePage:
         office = open_office_page(browser, live_server_url, user, width=width, height=height, route=route)
         opened.append(office)
         return office
@@ -208,7 +208,7 @@ class SocketValve:
         self.routes: list[tuple[object, object]] = []
         self.cut = False
 
-    def __call__(self, route) -> None:  # noqa: ANN001
+    def __call__(self, route) -> None:
         if self.cut:
             route.close(code=4000, reason="network down")
             return

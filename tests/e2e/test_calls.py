@@ -28,7 +28,7 @@ MEDIA_ARGS = [
 
 
 @pytest.fixture(scope="module")
-def media_browser(browser):  # noqa: ANN001, ANN201
+def media_browser(browser):
     """A second Chromium from the same Playwright, with fake camera and microphone."""
     media = browser.browser_type.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + MEDIA_ARGS)
     yield media
@@ -36,10 +36,10 @@ def media_browser(browser):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def open_call_page(media_browser, live_server_url: str) -> Iterator[Callable[..., OfficePage]]:  # noqa: ANN001
+def open_call_page(media_browser, live_server_url: str) -> Iterator[Callable[..., OfficePage]]:
     opened: list[OfficePage] = []
 
-    def open_page(user) -> OfficePage:  # noqa: ANN001
+    def open_page(user) -> OfficePage:
         office = open_office_page(media_browser, live_server_url, user)
         office.page.set_default_timeout(10_000)
         office.page.wait_for_function("() => window.office.invitations != null")
@@ -58,7 +58,7 @@ def open_call_page(media_browser, live_server_url: str) -> Iterator[Callable[...
     assert not problems, f"console errors in the browser: {problems}"
 
 
-def wait_online(*users) -> None:  # noqa: ANN002
+def wait_online(*users) -> None:
     import time
 
     deadline = time.monotonic() + 10
@@ -67,7 +67,7 @@ def wait_online(*users) -> None:  # noqa: ANN002
         time.sleep(0.05)
 
 
-def open_menu(office: OfficePage, person) -> object:  # noqa: ANN001
+def open_menu(office: OfficePage, person) -> object:
     office.page.locator(f'.avatar[data-user="{person.id}"]').first.click()
     menu = office.page.locator("#avatar-menu")
     expect(menu.locator("[role=menu]")).to_be_visible()

@@ -25,29 +25,29 @@ def focus_pod(company):
     return SpaceFactory(company=company, name="Focus pod", kind="focus", capacity=1, x=360, y=20, w=220, h=180)
 
 
-def space_of(office, space) -> object:  # noqa: ANN001
+def space_of(office, space) -> object:
     return office.page.locator(f'.space[data-space="{space.id}"]')
 
 
-def enter(office, space) -> None:  # noqa: ANN001
+def enter(office, space) -> None:
     space_of(office, space).locator("[data-role=enter]").click()
     expect(space_of(office, space).locator(f'.avatar[data-user="{office.user.id}"]')).to_be_visible()
     expect(room_panel(office)).to_be_visible()
     expect(room_panel(office).locator(".history-status")).not_to_have_text("")
 
 
-def room_panel(office) -> object:  # noqa: ANN001
+def room_panel(office) -> object:
     return office.page.locator("#room-slot .panel")
 
 
-def send(office, text: str, panel=None) -> None:  # noqa: ANN001
+def send(office, text: str, panel=None) -> None:
     panel = panel if panel is not None else room_panel(office)
     box = panel.locator("textarea[data-role=input]")
     box.fill(text)
     box.press("Enter")
 
 
-def user_messages(panel, text: str) -> object:  # noqa: ANN001
+def user_messages(panel, text: str) -> object:
     return panel.locator(".message:not(.system) .message-body", has_text=text)
 
 

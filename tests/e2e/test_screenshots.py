@@ -41,7 +41,7 @@ PEOPLE = [
 ]
 
 
-def online(user, status: str = "online") -> None:  # noqa: ANN001
+def online(user, status: str = "online") -> None:
     """Mark someone connected without a browser (a live connection row keeps the sweep away)."""
     Connection.objects.create(
         channel_name=f"e2e.{user.id}", user=user, server_id="e2e-screenshots", heartbeat_at=timezone.now()

@@ -424,7 +424,7 @@ def test_stored_file_names_cannot_be_guessed(api, alice, bob, chat, media_root):
     assert secrets_[0] != secrets_[1] and all(len(secret) >= 16 for secret in secrets_)
 
 
-def attach(api, user, conversation, *files) -> list[dict]:  # noqa: ANN001
+def attach(api, user, conversation, *files) -> list[dict]:
     response = api(user).post(messages_url(conversation), {"body": "files", "attachments": list(files)},
                               format="multipart")
     assert response.status_code == 201, response.content

@@ -10,7 +10,7 @@ from tests.factories import group_with
 def test_new_message_event_is_built_at_commit_without_queries(
     alice, bob, monkeypatch, django_capture_on_commit_callbacks, django_assert_num_queries
 ):
-    from virtual_office import realtime
+    from virtual_office.realtime import publish as realtime
 
     sent = []
     monkeypatch.setattr(realtime, "send_now", lambda group, message: sent.append((group, message)))
@@ -78,7 +78,7 @@ def test_a_once_event_survives_the_rollback_of_a_savepoint_that_asked_for_it_fir
     from virtual_office.realtime import envelope, send_event_on_commit
 
     def ask() -> None:
-        send_event_on_commit("company.1", lambda: envelope("space.updated", {"n": 1}), once="k")
+        send_event_on_commit("company.1", lambda: envelope("space.updated", {"id": 1}), once="k")
 
     with capture_events():
         with transaction.atomic():
@@ -101,7 +101,7 @@ def test_a_new_group_builds_its_payload_once_whatever_its_size(
     """One `conversation.created` per participant, all from one read of the conversation: a new
     group of 1,000 must not read the same rows 1,000 times at commit."""
     from tests.factories import UserFactory
-    from virtual_office import realtime
+    from virtual_office.realtime import publish as realtime
 
     people = [UserFactory(company=company) for _ in range(size)]
     sent = []

@@ -8,7 +8,7 @@ from typing import Any
 
 from channels.testing import WebsocketCommunicator
 
-from virtual_office.consumers import OfficeConsumer
+from virtual_office.realtime.consumer import OfficeConsumer
 from virtual_office.routing import websocket_application
 
 QUIET = 0.4  # seconds without a frame after which a socket counts as "nothing more is coming"
@@ -82,5 +82,5 @@ async def close_all(*sockets: WebsocketCommunicator) -> None:
     for socket in sockets:
         try:
             await socket.disconnect()
-        except Exception:  # noqa: BLE001  (already closed by the server)
+        except Exception:
             pass

@@ -8,14 +8,16 @@ import pytest
 import redis.asyncio as aioredis
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.db import transaction
 from django.utils import timezone
 
 from presence.models import Connection, Presence
 from tests.factories import UserFactory, group_with, post
 from tests.realtime.sockets import close_all, closed_with, collect, connect, types, wait_for
-from virtual_office import consumers, shared_state
-from virtual_office.consumers import OfficeConsumer
+from virtual_office import realtime as consumers
+from virtual_office import shared_state
 from virtual_office.realtime import current_hub
+from virtual_office.realtime.consumer import OfficeConsumer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -255,7 +257,12 @@ async def test_sockets_joining_a_new_conversation_share_one_replay(company, alic
         await collect(socket)
     hub = current_hub()
     queries = hub.replay_queries
-    conversation = await db_call(group_with, alice, *people)
+
+    def create_group():  # in one transaction, as the API creates it: the joins go out together
+        with transaction.atomic():
+            return group_with(alice, *people)
+
+    conversation = await db_call(create_group)
     for socket in sockets:
         await wait_for(socket, "conversation.created")
     await until(lambda: not hub._replays)

@@ -110,7 +110,7 @@ async def test_events_during_a_resume_are_neither_lost_nor_repeated(group, alice
             post(group, alice, f"during {i}")
         return events
 
-    from virtual_office import realtime
+    from virtual_office.realtime import registry as realtime
 
     monkeypatch.setattr(realtime, "_durable_stream", [slow_replay])
     await socket.send_json_to({"action": "resume", "ref": "r", "conversations": {str(group.id): 0}})

@@ -151,7 +151,7 @@ async def test_flood_is_rate_limited_then_closed(alice, settings):
 async def test_anonymous_and_inactive_sockets_are_closed_with_4401(alice, db_call):
     from channels.testing import WebsocketCommunicator
 
-    from virtual_office.consumers import OfficeConsumer
+    from virtual_office.realtime.consumer import OfficeConsumer
 
     alice.is_active = False
     for user in (AnonymousUser(), alice, None):
@@ -304,7 +304,7 @@ async def test_password_change_closes_the_sockets_of_older_sessions(alice, bob, 
     await close_all(sockets["bob"])
 
 
-async def socket_hello(socket) -> dict:  # noqa: ANN001
+async def socket_hello(socket) -> dict:
     hello = await socket.receive_json_from(timeout=3)
     assert hello["type"] == "hello"
     return hello
@@ -411,7 +411,7 @@ async def test_a_long_sweep_does_not_hold_back_socket_actions(alice, group, sett
 
 @pytest.mark.django_db
 def test_credentials_check_is_three_queries_however_many_sockets(alice, bob, carol, django_assert_num_queries):
-    from virtual_office.routing import credentials_still_valid
+    from virtual_office.credentials import credentials_still_valid
 
     sessions = {user.id: _login_cookie(user) for user in (alice, bob)}
     token = Token.objects.create(user=carol)

@@ -57,14 +57,14 @@ def token_headers(key: str) -> dict[str, str]:
     return {"Authorization": f"Token {key}"}
 
 
-async def open_socket(server, key: str, **kwargs: Any):  # noqa: ANN201
+async def open_socket(server, key: str, **kwargs: Any):
     socket = await ws_connect(server.ws_url, additional_headers=token_headers(key), open_timeout=10, **kwargs)
     hello = json.loads(await asyncio.wait_for(socket.recv(), 5))
     assert hello["type"] == "hello"
     return socket
 
 
-async def next_of(socket, event_type: str, timeout: float = 5, where=lambda frame: True) -> dict:  # noqa: ANN001
+async def next_of(socket, event_type: str, timeout: float = 5, where=lambda frame: True) -> dict:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
@@ -88,7 +88,7 @@ async def frames_within(socket, seconds: float) -> list[dict]:
     return frames
 
 
-def rest(server, key: str, method: str, path: str, body: dict | None = None) -> tuple[int, Any]:  # noqa: ANN001
+def rest(server, key: str, method: str, path: str, body: dict | None = None) -> tuple[int, Any]:
     request = urllib.request.Request(
         f"{server.http_url}/api/v1/{path}",
         data=json.dumps(body).encode() if body is not None else None,
@@ -230,7 +230,7 @@ async def test_reconnect_with_resume_while_messages_keep_arriving(servers):
     conversation_id = data["conversation"].id
     alice_key, bob_key = data["tokens"]["alice"], data["tokens"]["bob"]
 
-    def send(server, count: int, prefix: str) -> list[dict]:  # noqa: ANN001
+    def send(server, count: int, prefix: str) -> list[dict]:
         sent = []
         for i in range(count):
             status, message = rest(

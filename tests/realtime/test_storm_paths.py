@@ -11,10 +11,10 @@ from rest_framework.authtoken.models import Token
 
 from presence.models import Connection, Presence
 from presence.services import connections_open
+from presence.sockets import _open_connection
 from tests.factories import UserFactory
 from tests.realtime.sockets import close_all, collect, connect, connect_with_headers, wait_for
 from virtual_office import shared_state
-from virtual_office.consumers import _open_connection
 from virtual_office.realtime import Batch, batch_stats
 
 pytestmark = pytest.mark.django_db(transaction=True)

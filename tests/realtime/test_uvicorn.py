@@ -50,7 +50,7 @@ def make_room(readers: int) -> dict:
     }
 
 
-def healthz(server) -> tuple[int, float]:  # noqa: ANN001
+def healthz(server) -> tuple[int, float]:
     started = time.monotonic()
     try:
         with urllib.request.urlopen(f"{server.http_url}/healthz", timeout=5) as response:
@@ -80,7 +80,7 @@ async def test_healthz_answers_at_once_on_an_idle_worker_with_a_socket_open(work
     await socket.close()
 
 
-def raw_socket_that_never_reads(server, key: str) -> pysocket.socket:  # noqa: ANN001
+def raw_socket_that_never_reads(server, key: str) -> pysocket.socket:
     """A WebSocket handshake by hand, then never a read: the kernel buffers fill and stay full."""
     raw = pysocket.socket(pysocket.AF_INET, pysocket.SOCK_STREAM)
     raw.setsockopt(pysocket.SOL_SOCKET, pysocket.SO_RCVBUF, 4096)  # before connect: a small window
@@ -106,7 +106,7 @@ async def test_a_peer_that_stops_reading_is_dropped_and_holds_no_reader_back(wor
     big = "y" * 8000  # fills the stuck peer's buffers quickly
     sent: list[str] = []
 
-    async def read(index: int, socket) -> None:  # noqa: ANN001
+    async def read(index: int, socket) -> None:
         while True:
             frame = json.loads(await asyncio.wait_for(socket.recv(), 10))
             if frame["type"] == "message.created":

@@ -25,7 +25,7 @@ def test_ten_concurrent_first_requests_for_a_room_conversation_create_exactly_on
             barrier.wait(timeout=10)
             response = client.get(f"/api/v1/spaces/{space.id}/conversation/")
             results[index] = (response.status_code, response.json().get("id"))
-        except Exception as exc:  # noqa: BLE001 - reported by the assertions below
+        except Exception as exc:
             results[index] = exc
         finally:
             connection.close()

@@ -9,7 +9,7 @@ from spaces import services
 from tests.factories import SpaceFactory, post
 
 
-def room_id(space) -> int:  # noqa: ANN001
+def room_id(space) -> int:
     return Conversation.objects.get(space=space).id
 
 

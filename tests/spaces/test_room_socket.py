@@ -7,12 +7,12 @@ from channels.testing import WebsocketCommunicator
 from messaging.models import Conversation
 from spaces import services
 from tests.factories import CompanyFactory, SpaceFactory, UserFactory
-from virtual_office.consumers import OfficeConsumer
+from virtual_office.realtime.consumer import OfficeConsumer
 
 db = database_sync_to_async
 
 
-async def connect(user) -> WebsocketCommunicator:  # noqa: ANN001
+async def connect(user) -> WebsocketCommunicator:
     communicator = WebsocketCommunicator(OfficeConsumer.as_asgi(), "/ws/")
     communicator.scope["user"] = user
     connected, _ = await communicator.connect()
@@ -22,7 +22,7 @@ async def connect(user) -> WebsocketCommunicator:  # noqa: ANN001
     return communicator
 
 
-async def frames_until(ws: WebsocketCommunicator, done, timeout: float = 5.0) -> list[dict]:  # noqa: ANN001
+async def frames_until(ws: WebsocketCommunicator, done, timeout: float = 5.0) -> list[dict]:
     """Every frame until `done(frame)` is true for one of them."""
     frames = []
     while True:

@@ -405,11 +405,11 @@ def test_twenty_people_enter_an_empty_space_at_once(company):
     barrier = threading.Barrier(len(people))
     errors: list[BaseException] = []
 
-    def enter(person) -> None:  # noqa: ANN001
+    def enter(person) -> None:
         try:
             barrier.wait(timeout=10)
             services.space_enter(actor=person, space=space)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
         finally:
             connections.close_all()
@@ -454,7 +454,7 @@ def test_going_offline_while_sending_in_the_room_does_not_deadlock(company):
                 time_to_block = threading.Event()
                 time_to_block.wait(0.7)  # let presence_settle queue behind us on the room
                 messaging_services.message_send(actor=alice, conversation=conversation, body="still here")
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
         finally:
             connections.close_all()
@@ -463,7 +463,7 @@ def test_going_offline_while_sending_in_the_room_does_not_deadlock(company):
         try:
             room_held.wait(5)
             presence_settle(user_id=alice.id)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
         finally:
             connections.close_all()
@@ -495,11 +495,11 @@ def test_first_entries_racing_first_reads_still_make_one_room(company):
     errors: list[BaseException] = []
     rooms: list[int] = []
 
-    def run(action) -> None:  # noqa: ANN001
+    def run(action) -> None:
         try:
             barrier.wait(timeout=10)
             action()
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
         finally:
             connections.close_all()

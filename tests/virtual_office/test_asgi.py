@@ -20,7 +20,7 @@ async def test_healthz_is_answered_before_django(monkeypatch):
     """No request signal, no middleware: Django's handler is never called for /healthz."""
     from virtual_office import asgi
 
-    async def django_must_not_run(scope, receive, send):  # noqa: ANN001
+    async def django_must_not_run(scope, receive, send):
         raise AssertionError("Django handled /healthz")
 
     monkeypatch.setattr(asgi, "router", django_must_not_run)

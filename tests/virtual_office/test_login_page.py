@@ -81,7 +81,7 @@ def test_a_throttled_attempt_checks_no_password(alice):
         sign_in("alice", "wrong", address=f"10.3.0.{n}")
     checked = []
 
-    def failed(sender, credentials, request, **kwargs):  # noqa: ANN001
+    def failed(sender, credentials, request, **kwargs):
         checked.append(credentials["username"])
 
     user_login_failed.connect(failed)

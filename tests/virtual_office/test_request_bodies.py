@@ -67,7 +67,7 @@ def write_endpoints(alice, bob, space) -> list[tuple[str, str]]:
     ]
 
 
-def assert_json_error(response, status: int, code: str | None, where: str) -> None:  # noqa: ANN001
+def assert_json_error(response, status: int, code: str | None, where: str) -> None:
     """`{detail, code}` with that code; with code None, DRF's field errors `{field: [messages]}` also do."""
     assert response.status_code == status, (where, response.status_code, response.content[:300])
     assert response["Content-Type"] == "application/json", where

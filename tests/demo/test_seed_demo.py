@@ -9,12 +9,12 @@ from guardian.models import UserObjectPermission
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from demo import plan as demo_office
 from messaging.models import Conversation, Message, Participant, Reaction
 from presence.models import Presence
 from spaces.models import Space, SpaceUserObjectPermission
 from spaces.permissions import can_enter
 from tests.factories import CompanyFactory, UserFactory
-from virtual_office.management import demo_office
 from virtual_office.models import Company, User
 
 pytestmark = pytest.mark.django_db

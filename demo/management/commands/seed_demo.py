@@ -20,13 +20,13 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm
 from rest_framework.authtoken.models import Token
 
+from demo import plan as demo_office
 from messaging import services as messaging_services
 from messaging.models import Conversation, Message, Participant
 from presence.services import presence_for
 from spaces.models import Space
 from spaces.permissions import ENTER_PERM
 from spaces.services import space_create
-from virtual_office.management import demo_office
 from virtual_office.models import Company, User
 
 

@@ -1,7 +1,8 @@
 """The one WebSocket consumer: authenticate, parse and validate frames, dispatch to app handlers, reply.
 
-Business rules live in the apps' services (reached through their `handlers.py`); this module only
-knows the protocol: frames, acks, errors, rate limits, and per-socket delivery bookkeeping.
+Business rules live in the apps' services (reached through the actions and hooks they register in
+`registry`); this module only knows the protocol: frames, acks, errors, rate limits, and per-socket
+delivery bookkeeping.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import struct
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -25,44 +25,26 @@ from django.utils import timezone
 
 from virtual_office import shared_state
 from virtual_office.errors import ServiceError, is_unavailable
-from virtual_office.realtime import (
-    Hub,
-    batched,
+from virtual_office.realtime import registry
+from virtual_office.realtime.config import realtime_setting
+from virtual_office.realtime.frames import (
+    CLOSE_FLOOD,
+    CLOSE_INTERNAL,
+    CLOSE_TOO_SLOW,
+    CLOSE_TRY_AGAIN,
+    CLOSE_UNAUTHENTICATED,
     company_group,
     conversation_group,
-    get_hub,
-    hub_job,
-    on_hub_start,
-    realtime_setting,
     user_group,
 )
+from virtual_office.realtime.hub import Hub, get_hub
+from virtual_office.realtime.registry import ACTIONS, socket_action
+from virtual_office.realtime.resume import Resumable
 
 logger = logging.getLogger(__name__)
 
-Handler = Callable[["OfficeConsumer", dict], Awaitable[Any]]
-ACTIONS: dict[str, Handler] = {}
 
-# Close codes (4000-4999 are the application's).
-CLOSE_UNAUTHENTICATED = 4401
-CLOSE_FLOOD = 4029
-CLOSE_TOO_SLOW = 4008  # WS_SEND_QUEUE_MAX frames waited for this socket: reconnect and resume
-CLOSE_TRY_AGAIN = 1013  # the server could not open the socket now (Redis or the database busy or away)
-CLOSE_INTERNAL = 1011
-RESYNC = orjson.dumps({"type": "resync"}).decode()
-# Rate limits: settings WS_RATE_LIMIT actions per user per WS_RATE_WINDOW seconds, and
-# WS_FLOOD_CLOSE_AFTER refusals before 4029 (defaults in realtime.REALTIME_DEFAULTS; the
-# benchmark's sender raises WS_RATE_LIMIT through the environment).
-
-
-def socket_action(name: str) -> Callable[[Handler], Handler]:
-    def register(handler: Handler) -> Handler:
-        ACTIONS[name] = handler
-        return handler
-
-    return register
-
-
-class OfficeConsumer(AsyncWebsocketConsumer):
+class OfficeConsumer(Resumable, AsyncWebsocketConsumer):
     hub: Hub
     user_id: int
     company_id: int
@@ -121,7 +103,7 @@ class OfficeConsumer(AsyncWebsocketConsumer):
         )
         self.joined: set[str] = set()
         self.watching: set[int] = set()
-        self.floors: dict[int, int] = {}
+        self.delivered_revs: dict[int, int] = {}  # conversation -> the rev delivered on this socket
         self.resuming: dict[int, list[tuple[int, str]]] = {}
         self.resume_locks: dict[int, asyncio.Lock] = {}
         self.typing_timers: dict[int, asyncio.TimerHandle] = {}
@@ -164,16 +146,12 @@ class OfficeConsumer(AsyncWebsocketConsumer):
         self._accepted = True
         self.hub.register(self)
 
-        revs = await _subscribed_revs(user)
-        self.floors.update(revs)
-        groups = [user_group(self.user_id), company_group(self.company_id), *map(conversation_group, revs)]
-        # Concurrently: a process joins a layer group only for its first local member, but a user
-        # in hundreds of conversations should not wait for hundreds of round trips one by one.
-        await asyncio.gather(*(self.join_group(group) for group in groups))
-        # Before `hello`: any action the client sends after it sees the user online. In the worker
-        # pool, beside other sockets' opens (a reconnect storm opens hundreds at once), not queued
-        # one by one on the thread that serves socket actions.
-        await _open_connection((user, self.channel_name, self.hub.server_id))
+        # Concurrently: a process joins a layer group only for its first local member.
+        await asyncio.gather(*(self.join_group(g) for g in (user_group(self.user_id), company_group(self.company_id))))
+        # The apps' hooks, in their order: subscribe the socket to its conversations, then show the
+        # user online (after that, any action the client sends finds the socket ready).
+        for hook in registry.open_hooks():
+            await hook(self)
         hello = {"user": self.user_id, "server_time": timezone.now().isoformat()}
         await self.send_frame({"type": "hello", "data": hello})
         waiting, self.before_hello = self.before_hello, None
@@ -185,9 +163,10 @@ class OfficeConsumer(AsyncWebsocketConsumer):
         await self.cleanup()
 
     async def cleanup(self) -> None:
-        """Leave the hub, stop typing and watching, end the connection row, settle presence later.
-        Runs once, however the socket ended; a step that fails (Redis or the database away) is
-        logged and the others still run (a row left behind is swept as stale)."""
+        """Leave the hub and run the apps' close hooks (stop typing and watching, end the connection
+        row, settle presence later). Runs once, however the socket ended; a hook that fails (Redis
+        or the database away) is logged and the others still run (a row left behind is swept as
+        stale)."""
         if self.cleaned_up or not hasattr(self, "hub"):
             return
         self.cleaned_up = True
@@ -196,18 +175,11 @@ class OfficeConsumer(AsyncWebsocketConsumer):
         if self.writer is not None:
             self.writer.cancel()
         self.hub.unregister(self)
-        from messaging import handlers as messaging_handlers
-
-        try:
-            await messaging_handlers.socket_closed(self)
-        except Exception:
-            logger.warning("socket of user %s: close bookkeeping failed", self.user_id, exc_info=True)
-        # The connection row ends within SETTLE_TICK_SECONDS, with the other sockets closed meanwhile
-        # (`settle_closed`); offline only if no socket of this user is left on any process once the
-        # grace period is over (a reload reconnects well within it).
-        self.hub.closed_sockets[self.channel_name] = self.user_id
-        due = asyncio.get_running_loop().time() + settings.PRESENCE_OFFLINE_GRACE_SECONDS
-        self.hub.settles_due[self.user_id] = due
+        for hook in registry.close_hooks():
+            try:
+                await hook(self)
+            except Exception:
+                logger.warning("socket of user %s: close hook %s failed", self.user_id, hook.__name__, exc_info=True)
 
     async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
         # From now on nothing more goes out on this socket (the hub may still be mid fan-out).
@@ -230,21 +202,22 @@ class OfficeConsumer(AsyncWebsocketConsumer):
         """Instructions sent to a user's sockets in the event stream (membership changes)."""
         conversation_id = control.get("conversation")
         if control.get("op") == "join" and conversation_id is not None:
-            self.floors.setdefault(conversation_id, int(control.get("rev", 0)))
+            self.delivered_revs.setdefault(conversation_id, int(control.get("rev", 0)))
             await self.join_group(conversation_group(conversation_id))
             # Events committed together with the join were published before this process joined
-            # the group: replay them from the database (de-duplicated by rev).
-            asyncio.ensure_future(self.catch_up(conversation_id, int(control.get("rev", 0))))
+            # the group: replay them from the database (de-duplicated by rev). Live events wait
+            # until then; the replay starts a moment later, with the other sockets of the same
+            # commit (a new group of 1,000: one query per process, not one per socket).
+            self.resuming.setdefault(conversation_id, [])
+            self.hub.catch_up_soon(self, conversation_id, int(control.get("rev", 0)))
         elif control.get("op") == "leave" and conversation_id is not None:
             self.leave_group(conversation_group(conversation_id))
-            self.floors.pop(conversation_id, None)
-            if conversation_id in self.watching:
-                # No longer a participant: no longer among its watchers (nor typing in it).
-                from messaging import handlers as messaging_handlers
-
-                asyncio.ensure_future(messaging_handlers.stop_watching(self, conversation_id))
+            self.delivered_revs.pop(conversation_id, None)
         elif control.get("op") == "close":
             await self.close(code=int(control.get("code", CLOSE_UNAUTHENTICATED)))
+            return
+        for hook in registry.control_hooks(str(control.get("op"))):
+            asyncio.ensure_future(hook(self, control))
 
     async def deliver(self, text: str, conversation: int | None, rev: int | None) -> bool:
         """Write one pre-encoded frame; durable events go out once each, in rev order."""
@@ -260,7 +233,7 @@ class OfficeConsumer(AsyncWebsocketConsumer):
             if buffer is not None:
                 buffer.append((rev, text))
                 return False
-            floor = self.floors.get(conversation)
+            floor = self.delivered_revs.get(conversation)
             if floor is not None:
                 if rev <= floor:
                     return False
@@ -272,7 +245,7 @@ class OfficeConsumer(AsyncWebsocketConsumer):
                     self.resuming[conversation] = [(rev, text)]
                     asyncio.ensure_future(self.catch_up(conversation, floor))
                     return False
-            self.floors[conversation] = rev
+            self.delivered_revs[conversation] = rev
         return await self.write(text)
 
     async def write(self, text: str) -> bool:
@@ -338,7 +311,9 @@ class OfficeConsumer(AsyncWebsocketConsumer):
             return
         logger.warning(
             "socket of user %s does not read (%s frames waiting): closing with %s",
-            self.user_id, len(self.outbox), CLOSE_TOO_SLOW,
+            self.user_id,
+            len(self.outbox),
+            CLOSE_TOO_SLOW,
         )
         self.closed = True
         self.outbox.clear()
@@ -358,47 +333,6 @@ class OfficeConsumer(AsyncWebsocketConsumer):
             asyncio.get_running_loop().call_later(5.0, reset_connection, self.transport)
         # Out of the hub now, not when the server reports the disconnect (which waits for the peer).
         await self.cleanup()
-
-    async def resync(self) -> None:
-        """This socket may have missed events from other processes (Redis was away): the client
-        answers with `resume`. Sockets still connecting resume anyway after `hello`."""
-        if self.before_hello is None:
-            await self.write(RESYNC)
-
-    async def catch_up(self, conversation_id: int, since_rev: int, *, force: bool = False) -> None:
-        """Replay a conversation's durable events after since_rev from the database, then flush what
-        arrived live meanwhile (events at or below the replayed rev are dropped: no duplicates).
-
-        `force` (a client's `resume`) replays from since_rev even if this socket already sent them;
-        otherwise a range this socket already sent is never replayed again. The hub reads each
-        range once for all its sockets that ask at the same time (a new group of 1,000 members costs
-        one query per process, not one per socket). If the replay fails (the database is away),
-        the live events go out as they are and the client is told to `resync`: it finds the gap
-        itself, and this socket does not retry the same range on every live event."""
-        lock = self.resume_locks.setdefault(conversation_id, asyncio.Lock())
-        async with lock:
-            self.resuming.setdefault(conversation_id, [])
-            if not force:
-                since_rev = max(since_rev, self.floors.get(conversation_id, since_rev))
-            floor = since_rev
-            failed = False
-            try:
-                for event in await self.hub.replay(conversation_id, since_rev):
-                    await self.send_frame(event)
-                    floor = max(floor, event["rev"])
-            except Exception as exc:
-                failed = True
-                log = logger.warning if is_unavailable(exc) else logger.exception
-                log("catch-up of conversation %s failed: %r", conversation_id, exc)
-            finally:
-                buffered = sorted(self.resuming.pop(conversation_id, []))
-                if failed and buffered:
-                    floor = max(floor, buffered[0][0] - 1)
-                self.floors[conversation_id] = max(floor, self.floors.get(conversation_id, 0))
-                for rev, text in buffered:
-                    await self.deliver(text, conversation_id, rev)
-            if failed:
-                await self.resync()
 
     async def send_frame(self, frame: dict) -> None:
         if self.closed:
@@ -503,142 +437,9 @@ def in_worker_pool(fn: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
     return database_sync_to_async(fn, thread_sensitive=False)
 
 
-@batched
-def _subscribed_revs(users: list[Any]) -> list[dict[int, int]]:
-    """Opening sockets' conversations (id -> rev), read together for the sockets opening at once."""
-    from messaging import selectors as messaging_selectors
-
-    return messaging_selectors.subscribed_conversation_revs_many(users)
-
-
-@batched
-def _open_connection(sockets: list[tuple[Any, str, str]]) -> list[Any]:
-    """Opening sockets' connection rows and presence, written together (`(user, channel, server)`)."""
-    from presence import services as presence_services
-
-    by_server: dict[str, list[int]] = {}
-    for index, (_, _, server_id) in enumerate(sockets):
-        by_server.setdefault(server_id, []).append(index)
-    results: list[Any] = [None] * len(sockets)
-    for server_id, indexes in by_server.items():
-        opened = presence_services.connections_open(
-            server_id=server_id, sockets=[(sockets[i][0], sockets[i][1]) for i in indexes]
-        )
-        for i, result in zip(indexes, opened, strict=True):
-            results[i] = result
-    return results
-
-
 @socket_action("ping")
 async def ping(consumer: OfficeConsumer, frame: dict) -> None:
     return None
 
 
 # -- per-process upkeep of this process' sockets (run by the hub, off the delivery path) ----------
-
-
-@hub_job("PRESENCE_HEARTBEAT_SECONDS")
-async def heartbeat_connections(hub: Hub) -> None:
-    """Bump this process' Connection rows (one UPDATE)."""
-    from presence import services as presence_services
-
-    sockets = {c.channel_name: c.user_id for c in list(hub.consumers) if not c.closed}
-    await in_worker_pool(presence_services.connections_heartbeat)(server_id=hub.server_id, sockets=sockets)
-
-
-@on_hub_start
-async def worker_heartbeat(hub: Hub) -> None:
-    """This process' heartbeat in Redis, at once and then every WORKER_HEARTBEAT_SECONDS; it expires
-    WORKER_DEAD_AFTER_SECONDS after the process dies."""
-    while True:
-        try:
-            await shared_state.worker_heartbeat(hub.server_id, realtime_setting("WORKER_DEAD_AFTER_SECONDS"))
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            hub.layer_failed("worker heartbeat", exc)
-        await asyncio.sleep(realtime_setting("WORKER_HEARTBEAT_SECONDS"))
-
-
-@hub_job("WORKER_HEARTBEAT_SECONDS")
-async def sweep_dead_workers(hub: Hub) -> None:
-    """End the connection rows of processes that died and settle their users.
-
-    A process is dead when its heartbeat key is gone and its rows were not bumped lately either.
-    Right after Redis came back every key is gone: nobody is declared dead until the layer has
-    answered for a whole WORKER_DEAD_AFTER_SECONDS (the live ones have beaten again by then). Rows
-    not bumped for PRESENCE_STALE_SECONDS are swept in any case (also without Redis)."""
-    from presence import services as presence_services
-
-    dead: list[str] = []
-    dead_after = realtime_setting("WORKER_DEAD_AFTER_SECONDS")
-    if shared_state.enabled() and hub.layer_healthy_for() >= dead_after:
-        servers = await in_worker_pool(presence_services.connection_servers)()
-        quiet_since = timezone.now() - timedelta(seconds=realtime_setting("PRESENCE_HEARTBEAT_SECONDS") + 2)
-        candidates = [s for s, newest in servers.items() if s != hub.server_id and newest < quiet_since]
-        if candidates:
-            alive = await shared_state.workers_alive(candidates)
-            dead = [s for s in candidates if s not in alive]
-            if dead:
-                logger.warning("server processes %s stopped beating: their users are settled", dead)
-    await in_worker_pool(presence_services.connections_sweep)(dead_servers=dead)
-
-
-SETTLE_TICK_SECONDS = 0.25
-
-
-@on_hub_start
-async def settle_closed(hub: Hub) -> None:
-    """End the rows of closed sockets, and settle the people whose sockets closed once their grace
-    period is over, in batches: a
-    reconnect storm closes thousands of sockets at once, and settling each in its own transaction
-    filled the worker pool for 25 s while the same people were reconnecting. One query finds who
-    is still without a socket; only they get a transaction."""
-    from presence import services as presence_services
-
-    loop = asyncio.get_running_loop()
-    while True:
-        await asyncio.sleep(SETTLE_TICK_SECONDS)
-        closed, hub.closed_sockets = hub.closed_sockets, {}
-        if closed:
-            try:
-                await in_worker_pool(presence_services.connections_close)(sockets=closed)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.warning("ending %s connection rows failed (swept later)", len(closed), exc_info=True)
-        now = loop.time()
-        due = [user_id for user_id, at in hub.settles_due.items() if at <= now]
-        if not due:
-            continue
-        for user_id in due:
-            del hub.settles_due[user_id]
-        try:
-            await in_worker_pool(presence_services.presence_settle_many)(user_ids=due)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            logger.warning("settling %s people failed (the stale sweep settles them later)", len(due), exc_info=True)
-
-
-@hub_job("WS_AUTH_CHECK_SECONDS")
-async def close_revoked_sockets(hub: Hub) -> None:
-    """Close (4401) sockets whose session was logged out, whose token was deleted or whose user was
-    deactivated since they connected. Three batch queries per run, whatever the number of sockets."""
-    from virtual_office.routing import credentials_still_valid
-
-    consumers = [c for c in list(hub.consumers) if not c.closed]
-    if not consumers:
-        return
-    sessions, users, tokens = await in_worker_pool(credentials_still_valid)(
-        session_keys={c.session_key for c in consumers if c.session_key},
-        user_ids={c.user_id for c in consumers},
-        token_keys={c.token_key for c in consumers if c.token_key},
-    )
-    for consumer in consumers:
-        if (
-            consumer.user_id not in users
-            or (consumer.session_key and consumer.session_key not in sessions)
-            or (consumer.token_key and consumer.token_key not in tokens)
-        ):
-            await consumer.close(code=CLOSE_UNAUTHENTICATED)

@@ -1,4 +1,4 @@
-"""Realtime plumbing: group names, the event envelope, `send_event_on_commit`, and the per-process hub.
+"""The per-process hub: joins layer groups on behalf of local sockets and fans events out to them.
 
 How an event travels:
 
@@ -30,197 +30,23 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import os
 import uuid
 import weakref
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import orjson
-from asgiref.sync import SyncToAsync, async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from django.conf import settings
-from django.db import transaction
 
 from virtual_office.errors import is_unavailable
+from virtual_office.realtime import registry
+from virtual_office.realtime.config import realtime_setting
+from virtual_office.realtime.frames import PRESENCE_BATCH, PRESENCE_UPDATED, envelope
 
 if TYPE_CHECKING:
-    from virtual_office.consumers import OfficeConsumer
+    from virtual_office.realtime.consumer import OfficeConsumer
 
 logger = logging.getLogger(__name__)
-
-FORWARD = "event.forward"
-PRESENCE_UPDATED = "presence.updated"
-PRESENCE_BATCH = "presence.batch"
-
-# Intervals and limits of the socket machinery, in seconds unless named otherwise. Each can be
-# overridden by a Django setting of the same name (tests shorten them).
-REALTIME_DEFAULTS: dict[str, float] = {
-    "HUB_MAINTENANCE_SECONDS": 15.0,  # drop layer groups no local socket needs any more
-    "HUB_GROUP_REFRESH_SECONDS": 3600.0,  # re-add groups well before the layer's group_expiry
-    "PRESENCE_HEARTBEAT_SECONDS": 10.0,  # bump this process' Connection rows
-    "PRESENCE_STALE_SECONDS": 60.0,  # a Connection row not bumped for this long belongs to a dead process
-    "WS_AUTH_CHECK_SECONDS": 15.0,  # close sockets whose session, token or user is gone (<= 30 s)
-    "WATCH_REFRESH_SECONDS": 30.0,  # keep this process' watcher entries alive in shared state
-    "WATCH_TTL_SECONDS": 120.0,  # a watcher entry not refreshed for this long is gone (dead process)
-    "TYPING_EXPIRES_SECONDS": 6.0,  # a `typing` start without a stop ends by itself
-    "WS_RATE_LIMIT": 120,  # actions per user (all tabs, all processes) ...
-    "WS_RATE_WINDOW": 10,  # ... per this many seconds
-    "WS_FLOOD_CLOSE_AFTER": 40,  # refusals in a row before the socket is closed with 4029
-    "GC_COLLECT_AFTER_CLOSES": 200,  # at least this many closed sockets (and a quarter of the open
-    # ones) before a full cyclic collection; see Hub.socket_opened
-    "HUB_HEALTH_SECONDS": 1.0,  # probe Redis; on its return restore this process' groups, resync
-    "HUB_PROBE_TIMEOUT_SECONDS": 2.0,  # a probe slower than this twice in a row counts as Redis away
-    "HUB_RESTORE_CONCURRENCY": 32,  # group_add calls in flight while restoring
-    "WORKER_HEARTBEAT_SECONDS": 5.0,  # this process' heartbeat key in Redis ...
-    "WORKER_DEAD_AFTER_SECONDS": 15.0,  # ... expires after this long: the process is dead
-    "PRESENCE_COALESCE_SECONDS": 0.5,  # at most one presence frame per company per this long
-}
-
-
-def realtime_setting(name: str) -> float:
-    """A realtime interval or limit: the Django setting if defined, else the default above."""
-    return getattr(settings, name, REALTIME_DEFAULTS[name])
-
-
-def user_group(user_id: int) -> str:
-    return f"user.{user_id}"
-
-
-def company_group(company_id: int) -> str:
-    return f"company.{company_id}"
-
-
-def conversation_group(conversation_id: int) -> str:
-    return f"conversation.{conversation_id}"
-
-
-def envelope(event_type: str, data: dict[str, Any], *, conversation: int | None = None, rev: int | None = None) -> dict:
-    """The server-to-client frame: `{"type", "data"}`, plus `conversation` and `rev` for durable events."""
-    event: dict[str, Any] = {"type": event_type, "data": data}
-    if conversation is not None:
-        event["conversation"] = conversation
-    if rev is not None:
-        event["rev"] = rev
-    return event
-
-
-def send_event_on_commit(
-    group: str,
-    event: dict | Callable[[], dict | None] | None = None,
-    *,
-    exclude_user: int | None = None,
-    watchers_only: bool = False,
-    control: dict | None = None,
-    once: str | None = None,
-) -> None:
-    """Send `event` to every socket in `group` once the current transaction commits (never on rollback).
-
-    `control` carries instructions for the sockets themselves (join or leave a conversation group)
-    and travels in the same ordered stream as the events. `event` may be a function that builds the
-    payload at commit time, for payloads that need rows written later in the same transaction.
-    `once` names an event that goes out at most once per transaction however often it is asked
-    for (e.g. `conversation.updated` when five participants are added); use it with a builder, which
-    reads the state as committed.
-    """
-    if once is not None and _already_pending(once):
-        return
-    message: dict[str, Any] = {"type": FORWARD, "group": group}
-    if exclude_user is not None:
-        message["exclude_user"] = exclude_user
-    if watchers_only:
-        message["watchers_only"] = True
-    if control is not None:
-        message["control"] = control
-
-    def send() -> None:
-        built = event() if callable(event) else event
-        if built is not None:
-            message["event"] = built
-        if "event" in message or "control" in message:
-            send_now(group, message)
-
-    send.once = once
-    transaction.on_commit(send, robust=True)
-
-
-class _CommitMemo:
-    """A payload built at most once per commit, for every event of that commit that needs it."""
-
-    def __init__(self, build: Callable[[], Any]) -> None:
-        self.build = build
-        self.built = False
-        self.value: Any = None
-
-    def __call__(self) -> Any:
-        if not self.built:
-            self.value, self.built = self.build(), True
-        return self.value
-
-
-def commit_memo(key: str, build: Callable[[], Any]) -> Callable[[], Any]:
-    """`build`, run once at commit however many events of this transaction call it (a new group of
-    1,000 members: one `conversation.created` payload, not 1,000 reads of the same rows).
-
-    The memos belong to the transaction's list of commit callbacks: a new transaction (or a savepoint
-    rollback, which replaces that list) starts afresh."""
-    connection = transaction.get_connection()
-    if not connection.in_atomic_block:
-        return build
-    store = getattr(connection, "_vo_commit_memos", None)
-    if store is None or store[0] is not connection.run_on_commit:
-        store = (connection.run_on_commit, {})
-        connection._vo_commit_memos = store
-    memo = store[1].get(key)
-    if memo is None:
-        memo = store[1][key] = _CommitMemo(build)
-    return memo
-
-
-def _already_pending(once: str) -> bool:
-    """An event with this key already waits for the same commit. Rolling back a savepoint drops the
-    callbacks registered inside it; a pending one was registered either inside a savepoint that is
-    still open, which encloses this call too (a rollback drops both), or inside one already released
-    or rolled back, which can no longer drop it alone. So the pending one goes out whenever this one
-    would have."""
-    connection = transaction.get_connection()
-    return connection.in_atomic_block and any(
-        getattr(func, "once", None) == once for _, func, _ in connection.run_on_commit
-    )
-
-
-def send_now(group: str, message: dict) -> None:
-    """Publish from synchronous code: through this process' hub if the code runs on behalf of the
-    server's event loop (a socket action or a request, via `sync_to_async`), else through the layer."""
-    loop = _calling_event_loop()
-    hub = _hubs.get(loop) if loop is not None else None
-    if hub is not None and hub.running:
-        loop.call_soon_threadsafe(hub.publish, group, message)
-        return
-    layer = get_channel_layer()
-    if layer is not None:
-        async_to_sync(layer.group_send)(group, message)
-
-
-async def asend_now(group: str, message: dict) -> None:
-    hub = current_hub()
-    if hub is not None and hub.running:
-        hub.publish(group, message)
-        return
-    layer = get_channel_layer()
-    if layer is not None:
-        await layer.group_send(group, message)
-
-
-def _calling_event_loop() -> asyncio.AbstractEventLoop | None:
-    """The event loop whose `sync_to_async` call is running this thread, if any: the loop that
-    `async_to_sync` would hand work back to (asgiref records it per worker thread)."""
-    local = SyncToAsync.threadlocal
-    loop = getattr(local, "main_event_loop", None)
-    if loop is None or getattr(local, "main_event_loop_pid", None) != os.getpid() or loop.is_closed():
-        return None
-    return loop
 
 
 class Hub:
@@ -253,6 +79,8 @@ class Hub:
         self.restores = 0
         self.resyncs = 0
         self._replays: dict[tuple[int, int], asyncio.Future] = {}
+        self._catch_ups: list[tuple[OfficeConsumer, int, int]] = []
+        self._catch_up_timer: asyncio.TimerHandle | None = None
         self.replay_queries = 0
         # Presence frames waiting for the next flush, per company group: user id -> latest payload.
         self._presence_pending: dict[str, dict[int, dict]] = {}
@@ -278,7 +106,7 @@ class Hub:
             self._tasks.append(asyncio.create_task(self._maintenance_loop(), name="hub-maintenance"))
             self._tasks.append(asyncio.create_task(self._health_loop(), name="hub-health"))
             self.layer_ok_since = asyncio.get_running_loop().time()
-            for hook in _startup_hooks:
+            for hook in registry.startup_hooks():
                 name = f"hub-{getattr(hook, '__name__', 'hook')}"
                 self._tasks.append(asyncio.create_task(hook(self), name=name))
             self._started.set()
@@ -458,6 +286,9 @@ class Hub:
         for timer in self._presence_flush.values():
             timer.cancel()
         self._presence_flush.clear()
+        if self._catch_up_timer is not None:
+            self._catch_up_timer.cancel()
+            self._catch_up_timer = None
 
     # -- presence to a company: coalesced ---------------------------------------------------------
     # A morning login wave would otherwise send every socket of the company one frame per login
@@ -585,11 +416,27 @@ class Hub:
 
     # -- replays shared by the sockets that ask for the same range at the same time -----------------
 
+    def catch_up_soon(self, consumer: OfficeConsumer, conversation_id: int, since_rev: int) -> None:
+        """Start `consumer.catch_up` after CATCH_UP_GATHER_SECONDS, together with every other socket
+        that joined meanwhile. The joins of one commit reach the hub one user group at a time; their
+        replays then start in the same tick and share one read (`replay`), and that read begins
+        after every one of them joined, so it holds all they missed."""
+        self._catch_ups.append((consumer, conversation_id, since_rev))
+        if self._catch_up_timer is None:
+            delay = realtime_setting("CATCH_UP_GATHER_SECONDS")
+            self._catch_up_timer = asyncio.get_running_loop().call_later(delay, self._start_catch_ups)
+
+    def _start_catch_ups(self) -> None:
+        self._catch_up_timer = None
+        waiting, self._catch_ups = self._catch_ups, []
+        for consumer, conversation_id, since_rev in waiting:
+            asyncio.ensure_future(consumer.catch_up(conversation_id, since_rev))
+
     async def replay(self, conversation_id: int, since_rev: int) -> list[dict]:
         key = (conversation_id, since_rev)
         pending = self._replays.get(key)
         if pending is None:
-            source = durable_stream()
+            source = registry.durable_stream()
             pending = self._replays[key] = asyncio.ensure_future(
                 database_sync_to_async(source, thread_sensitive=False)(conversation_id, since_rev)
             )
@@ -599,50 +446,6 @@ class Hub:
 
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
-_startup_hooks: list[Callable[[Hub], Any]] = []
-_durable_stream: list[Callable[[int, int], list[dict]]] = []
-
-
-def register_durable_stream(replay: Callable[[int, int], list[dict]]) -> None:
-    """The app that owns durable conversation events gives the function that replays them:
-    `replay(conversation_id, since_rev)` -> frames in rev order (called in a worker thread)."""
-    _durable_stream[:] = [replay]
-
-
-def durable_stream() -> Callable[[int, int], list[dict]]:
-    if not _durable_stream:
-        raise RuntimeError("no durable event stream registered (is the messaging app installed?)")
-    return _durable_stream[0]
-
-
-def on_hub_start(hook: Callable[[Hub], Any]) -> Callable[[Hub], Any]:
-    """Register a coroutine function started once per hub (per server process), e.g. expiry sweeps."""
-    _startup_hooks.append(hook)
-    return hook
-
-
-def hub_job(interval_setting: str) -> Callable[[Callable[[Hub], Any]], Callable[[Hub], Any]]:
-    """Register `job(hub)` to run on every hub (server process) every `interval_setting` seconds.
-
-    The interval is read before each run, so a test can shorten it. A failing run is logged and the
-    next one happens as usual."""
-
-    def register(job: Callable[[Hub], Any]) -> Callable[[Hub], Any]:
-        async def repeat(hub: Hub) -> None:
-            while True:
-                await asyncio.sleep(realtime_setting(interval_setting))
-                try:
-                    await job(hub)
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    logger.exception("hub job %s failed", job.__name__)
-
-        repeat.__name__ = job.__name__
-        on_hub_start(repeat)
-        return job
-
-    return register
 
 
 async def get_hub() -> Hub:
@@ -661,83 +464,5 @@ def current_hub() -> Hub | None:
         return None
 
 
-class Batch:
-    """Calls of one blocking function that many sockets make at once, run together in the worker pool.
-
-    `fn(items)` takes a list and returns one result per item, in order (an exception instance as a
-    result fails that item alone). A quiet process waits for nothing: a call starts at once. Calls
-    that arrive while `concurrency` batches are running wait and go together in the next one (at most
-    `limit` items). A reconnect storm then costs a few statements per batch instead of a few per
-    socket: that, not CPU, is what bounded how fast a process took sockets back.
-    """
-
-    def __init__(self, fn: Callable[[list[Any]], list[Any]], *, limit: int = 500, concurrency: int = 2) -> None:
-        self.fn = fn
-        self.limit = limit
-        self.concurrency = concurrency
-        self._pending: list[tuple[Any, asyncio.Future]] = []
-        self._running = 0
-        self.batches = 0  # how many calls of `fn` (tests and the bench read it)
-        self.items = 0
-
-    async def __call__(self, item: Any) -> Any:
-        future = asyncio.get_running_loop().create_future()
-        self._pending.append((item, future))
-        self._start()
-        return await future
-
-    def _start(self) -> None:
-        while self._pending and self._running < self.concurrency:
-            batch, self._pending = self._pending[: self.limit], self._pending[self.limit :]
-            batch = [(item, future) for item, future in batch if not future.done()]  # callers gone
-            if batch:
-                self._running += 1
-                asyncio.ensure_future(self._run(batch))
-
-    async def _run(self, batch: list[tuple[Any, asyncio.Future]]) -> None:
-        try:
-            self.batches += 1
-            self.items += len(batch)
-            try:
-                results = await database_sync_to_async(self.fn, thread_sensitive=False)([i for i, _ in batch])
-            except Exception as exc:
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                return
-            for (_, future), result in zip(batch, results, strict=True):
-                if future.done():
-                    continue
-                if isinstance(result, BaseException):
-                    future.set_exception(result)
-                else:
-                    future.set_result(result)
-        finally:
-            self._running -= 1
-            self._start()
-
-
-_batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Callable, Batch]] = weakref.WeakKeyDictionary()
-
-
-def batched(fn: Callable[[list[Any]], list[Any]]) -> Callable[[Any], Any]:
-    """Decorate `fn(items) -> results`; the decorated function takes one item and is awaited (one
-    `Batch` per event loop, so per server process)."""
-
-    async def one(item: Any) -> Any:
-        per_loop = _batches.setdefault(asyncio.get_running_loop(), {})
-        batch = per_loop.get(fn)
-        if batch is None:
-            batch = per_loop[fn] = Batch(fn)
-        return await batch(item)
-
-    one.many = fn  # type: ignore[attr-defined]
-    one.__name__ = fn.__name__
-    one.__doc__ = fn.__doc__
-    return one
-
-
-def batch_stats(fn: Callable) -> Batch | None:
-    """The running loop's `Batch` of a `batched` function (tests: how many calls it took)."""
-    target = getattr(fn, "many", fn)
-    return _batches.get(asyncio.get_running_loop(), {}).get(target)
+def hub_for_loop(loop: asyncio.AbstractEventLoop) -> Hub | None:
+    return _hubs.get(loop)

@@ -6,10 +6,10 @@ import re
 import pytest
 from django.test import Client
 
+from office.page import avatar_menu_options
 from presence import services as presence_services
 from spaces import services as space_services
 from tests.factories import SpaceFactory
-from virtual_office.office_page import avatar_menu_options
 
 pytestmark = pytest.mark.django_db
 

@@ -1,7 +1,7 @@
 """The demo office that `seed_demo` writes: companies, people, a floor plan and conversation scripts.
 
 Plain data and pure functions only (no database access), so the cast and the layout can be read,
-changed and tested on their own. The command in `commands/seed_demo.py` turns them into rows
+changed and tested on their own. The command in `management/commands/seed_demo.py` turns them into rows
 through the services.
 """
 

@@ -1,0 +1,132 @@
+"""Publishing events: after commit, through this process' hub, or through the layer."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from typing import Any
+
+from asgiref.sync import SyncToAsync, async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+from virtual_office.realtime.frames import FORWARD
+from virtual_office.realtime.hub import current_hub, hub_for_loop
+
+
+def send_event_on_commit(
+    group: str,
+    event: dict | Callable[[], dict | None] | None = None,
+    *,
+    exclude_user: int | None = None,
+    watchers_only: bool = False,
+    control: dict | None = None,
+    once: str | None = None,
+) -> None:
+    """Send `event` to every socket in `group` once the current transaction commits (never on rollback).
+
+    `control` carries instructions for the sockets themselves (join or leave a conversation group)
+    and travels in the same ordered stream as the events. `event` may be a function that builds the
+    payload at commit time, for payloads that need rows written later in the same transaction.
+    `once` names an event that goes out at most once per transaction however often it is asked
+    for (e.g. `conversation.updated` when five participants are added); use it with a builder, which
+    reads the state as committed.
+    """
+    if once is not None and _already_pending(once):
+        return
+    message: dict[str, Any] = {"type": FORWARD, "group": group}
+    if exclude_user is not None:
+        message["exclude_user"] = exclude_user
+    if watchers_only:
+        message["watchers_only"] = True
+    if control is not None:
+        message["control"] = control
+
+    def send() -> None:
+        built = event() if callable(event) else event
+        if built is not None:
+            message["event"] = built
+        if "event" in message or "control" in message:
+            send_now(group, message)
+
+    send.once = once
+    transaction.on_commit(send, robust=True)
+
+
+class _CommitMemo:
+    """A payload built at most once per commit, for every event of that commit that needs it."""
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self.build = build
+        self.built = False
+        self.value: Any = None
+
+    def __call__(self) -> Any:
+        if not self.built:
+            self.value, self.built = self.build(), True
+        return self.value
+
+
+def commit_memo(key: str, build: Callable[[], Any]) -> Callable[[], Any]:
+    """`build`, run once at commit however many events of this transaction call it (a new group of
+    1,000 members: one `conversation.created` payload, not 1,000 reads of the same rows).
+
+    The memos belong to the transaction's list of commit callbacks: a new transaction (or a savepoint
+    rollback, which replaces that list) starts afresh."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        return build
+    store = getattr(connection, "_vo_commit_memos", None)
+    if store is None or store[0] is not connection.run_on_commit:
+        store = (connection.run_on_commit, {})
+        connection._vo_commit_memos = store
+    memo = store[1].get(key)
+    if memo is None:
+        memo = store[1][key] = _CommitMemo(build)
+    return memo
+
+
+def _already_pending(once: str) -> bool:
+    """An event with this key already waits for the same commit. Rolling back a savepoint drops the
+    callbacks registered inside it; a pending one was registered either inside a savepoint that is
+    still open, which encloses this call too (a rollback drops both), or inside one already released
+    or rolled back, which can no longer drop it alone. So the pending one goes out whenever this one
+    would have."""
+    connection = transaction.get_connection()
+    return connection.in_atomic_block and any(
+        getattr(func, "once", None) == once for _, func, _ in connection.run_on_commit
+    )
+
+
+def send_now(group: str, message: dict) -> None:
+    """Publish from synchronous code: through this process' hub if the code runs on behalf of the
+    server's event loop (a socket action or a request, via `sync_to_async`), else through the layer."""
+    loop = _calling_event_loop()
+    hub = hub_for_loop(loop) if loop is not None else None
+    if hub is not None and hub.running:
+        loop.call_soon_threadsafe(hub.publish, group, message)
+        return
+    layer = get_channel_layer()
+    if layer is not None:
+        async_to_sync(layer.group_send)(group, message)
+
+
+async def asend_now(group: str, message: dict) -> None:
+    hub = current_hub()
+    if hub is not None and hub.running:
+        hub.publish(group, message)
+        return
+    layer = get_channel_layer()
+    if layer is not None:
+        await layer.group_send(group, message)
+
+
+def _calling_event_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop whose `sync_to_async` call is running this thread, if any: the loop that
+    `async_to_sync` would hand work back to (asgiref records it per worker thread)."""
+    local = SyncToAsync.threadlocal
+    loop = getattr(local, "main_event_loop", None)
+    if loop is None or getattr(local, "main_event_loop_pid", None) != os.getpid() or loop.is_closed():
+        return None
+    return loop
