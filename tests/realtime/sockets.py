@@ -84,3 +84,18 @@ async def close_all(*sockets: WebsocketCommunicator) -> None:
             await socket.disconnect()
         except Exception:
             pass
+
+
+async def hub_job_runs(name: str, runs: int, timeout: float = 10) -> None:
+    """Wait until this process' hub has finished `runs` more runs of its job `name` (a condition, not
+    a fixed sleep: "after the periodic check has run twice, nothing changed")."""
+    from virtual_office.realtime import current_hub
+
+    hub = current_hub()
+    assert hub is not None, "no hub: open a socket first"
+    target = hub.job_runs.get(name, 0) + runs
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while hub.job_runs.get(name, 0) < target:
+        assert loop.time() < deadline, f"hub job {name} did not run {runs} more times within {timeout} s"
+        await asyncio.sleep(0.02)

@@ -22,6 +22,7 @@ from tests.realtime.sockets import (
     collect_all,
     connect,
     connect_with_headers,
+    hub_job_runs,
     types,
     wait_for,
 )
@@ -257,7 +258,7 @@ async def test_watch_entries_are_refreshed_while_the_socket_is_open(group, alice
     socket = await connect(alice)
     await socket.send_json_to({"action": "watch", "ref": "w", "conversation": group.id})
     await wait_for(socket, "ack")
-    await asyncio.sleep(1.6)  # twice the TTL: only the hub's refresh keeps the entry
+    await hub_job_runs("refresh_watches", 8)  # twice the TTL: only the hub's refresh keeps the entry
     assert await shared_state.watchers(group.id) == [alice.id]
     await close_all(socket)
     assert await shared_state.watchers(group.id) == []
@@ -276,7 +277,7 @@ async def test_logged_out_session_closes_its_socket(alice, settings, db_call):
     socket = await connect_with_headers(headers)
     hello = await socket.receive_json_from(timeout=3)
     assert hello["type"] == "hello" and hello["data"]["user"] == alice.id
-    await asyncio.sleep(0.8)
+    await hub_job_runs("close_revoked_sockets", 2)
     assert await ping_answered(socket)  # checked, still valid: stays open
     await db_call(lambda: Session.objects.filter(session_key=key).delete())  # what logout does
     assert await closed_with(socket, timeout=3) == 4401
@@ -291,7 +292,7 @@ async def test_password_change_closes_the_sockets_of_older_sessions(alice, bob, 
         key = await db_call(_login_cookie, user)
         sockets[name] = await connect_with_headers([(b"cookie", f"sessionid={key}".encode()), origin])
         assert (await socket_hello(sockets[name]))["data"]["user"] == user.id
-    await asyncio.sleep(0.8)
+    await hub_job_runs("close_revoked_sockets", 2)
     assert await ping_answered(sockets["alice"])  # checked, still valid: stays open
 
     def change_password() -> None:
@@ -355,14 +356,14 @@ async def test_heartbeat_keeps_rows_fresh_and_sweep_settles_dead_processes(alice
     assert offline is not None and offline["data"]["status"] == "offline"
     assert not await db_call(lambda: Connection.objects.filter(user=carol).exists())
     # alice's row is kept fresh although it is older than the stale limit.
-    await asyncio.sleep(1.5)
+    await hub_job_runs("heartbeat_connections", 3)
     row = await db_call(lambda: Connection.objects.get(user=alice))
     assert (timezone.now() - row.heartbeat_at).total_seconds() < 1.0
     assert await db_call(lambda: Presence.objects.get(user=alice).connected)
 
     # A row swept while its socket is still open (this process stalled) is written back.
     await db_call(lambda: Connection.objects.filter(user=alice).delete())
-    await asyncio.sleep(0.6)
+    await hub_job_runs("heartbeat_connections", 2)
     assert await db_call(lambda: Connection.objects.filter(user=alice).exists())
     await close_all(socket, watcher)
 

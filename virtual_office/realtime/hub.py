@@ -82,6 +82,7 @@ class Hub:
         self._catch_ups: list[tuple[OfficeConsumer, int, int]] = []
         self._catch_up_timer: asyncio.TimerHandle | None = None
         self.replay_queries = 0
+        self.job_runs: dict[str, int] = {}  # hub job name -> finished runs (tests wait on these)
         # Presence frames waiting for the next flush, per company group: user id -> latest payload.
         self._presence_pending: dict[str, dict[int, dict]] = {}
         self._presence_flush: dict[str, asyncio.TimerHandle] = {}

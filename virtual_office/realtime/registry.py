@@ -134,6 +134,7 @@ def hub_job(interval_setting: str) -> Callable[[HubHook], HubHook]:
                     raise
                 except Exception:
                     logger.exception("hub job %s failed", job.__name__)
+                hub.job_runs[job.__name__] = hub.job_runs.get(job.__name__, 0) + 1
 
         repeat.__name__ = job.__name__
         on_hub_start(repeat)
