@@ -176,6 +176,8 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 # Connections per process to Redis, for the channel layer and for shared state (rate counters,
 # watchers, worker heartbeats) each; callers past the bound wait this many seconds, then fail.
 REDIS_POOL_SIZE = int(os.environ.get("REDIS_POOL_SIZE", "20"))
+# Threads for ORM work beside each process' event loop (virtual_office/realtime/config.py).
+WORKER_POOL_THREADS = int(os.environ.get("WORKER_POOL_THREADS", "3"))
 REDIS_POOL_TIMEOUT = float(os.environ.get("REDIS_POOL_TIMEOUT", "5"))
 if REDIS_URL:
     CHANNEL_LAYERS = {

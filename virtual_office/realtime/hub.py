@@ -32,6 +32,7 @@ import gc
 import logging
 import uuid
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import orjson
@@ -100,6 +101,14 @@ class Hub:
             if self._started.is_set():
                 return
             # A failure here propagates to this socket; the next one tries again.
+            threads = int(realtime_setting("WORKER_POOL_THREADS"))
+            if threads > 0:
+                # The pool that runs ORM work beside the loop (`in_worker_pool`, `batched`). Every
+                # thread in it competes with the event loop for the GIL: a few suffice now that
+                # sockets opening together share their queries, and more made the loop answer late.
+                asyncio.get_running_loop().set_default_executor(
+                    ThreadPoolExecutor(max_workers=threads, thread_name_prefix="vo-pool")
+                )
             self.channel = await self.layer.new_channel()
             self._tasks.append(asyncio.create_task(self._receive_loop(), name="hub-receive"))
             self._tasks.append(asyncio.create_task(self._dispatch_loop(), name="hub-dispatch"))
