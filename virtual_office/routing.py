@@ -1,5 +1,8 @@
 """WebSocket routing and its middleware: Origin check, session or token auth."""
 
+import asyncio
+import weakref
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from channels.auth import AuthMiddleware, get_user
@@ -13,7 +16,12 @@ from django.contrib.auth.models import AnonymousUser
 from django.urls import path
 
 from virtual_office.realtime.batch import batched
+from virtual_office.realtime.config import realtime_setting
 from virtual_office.realtime.consumer import OfficeConsumer
+
+if TYPE_CHECKING:
+    from channels.consumer import _ChannelScope
+    from channels.routing import _ExtendedURLPattern
 
 
 def _header(scope: dict, name: bytes) -> str | None:
@@ -56,8 +64,12 @@ def _user_for_token(keys: list[str]) -> list:
 class SessionAuthMiddleware(AuthMiddleware):
     """Channels' AuthMiddleware, resolving the session's user in the worker pool."""
 
-    async def resolve_scope(self, scope: dict) -> None:
-        scope["user"]._wrapped = await database_sync_to_async(get_user.func, thread_sensitive=False)(scope)
+    async def resolve_scope(self, scope: "_ChannelScope") -> None:
+        user = scope["user"]
+        assert user is not None  # the lazy user that populate_scope put there
+        # Channels' get_user is a database_sync_to_async: `.func` is the function it wraps (types-channels
+        # types get_user as a coroutine function).
+        user._wrapped = await database_sync_to_async(get_user.func, thread_sensitive=False)(scope)  # type: ignore[attr-defined]
 
 
 def session_auth_stack(inner):
@@ -93,15 +105,58 @@ class ServerSendMiddleware:
         return await self.inner({**scope, "server_send": send}, receive, send)
 
 
+# Channels' routing is Django's `path` with an ASGI app, which django-stubs types for views only (and
+# types-channels as a pattern type of its own).
+WEBSOCKET_ROUTES: "list[_ExtendedURLPattern | URLRouter]" = [path("ws/", OfficeConsumer.as_asgi())]  # type: ignore[arg-type, list-item]
+
+
 def allowed_origins() -> list[str]:
     hosts = list(settings.ALLOWED_HOSTS)
     hosts += [urlparse(origin).netloc for origin in settings.CSRF_TRUSTED_ORIGINS]
     return hosts
 
 
-websocket_application = ServerSendMiddleware(
-    TokenOrOriginValidator(
-        session_auth_stack(TokenAuthMiddleware(URLRouter([path("ws/", OfficeConsumer.as_asgi())]))),
-        allowed_origins(),
+class OpenGate:
+    """At most WS_OPEN_CONCURRENCY sockets of this process between their handshake and their `hello`.
+
+    In a reconnect storm thousands of handshakes arrive at once; each one's authentication and
+    opening is a chain of short steps, and with all of them ready at once the event loop serves
+    every one of them before anything else: `/healthz`, the actions of sockets already open. Past the
+    limit a handshake waits here (the client sees a slower handshake, not a refusal); the sockets let
+    through still open together and share their queries (`batched`). The consumer frees its slot once
+    `hello` went out (`scope["open_slot_release"]`), or when it ends, whichever comes first."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self._gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    async def __call__(self, scope, receive, send):
+        loop = asyncio.get_running_loop()
+        gate = self._gates.get(loop)
+        if gate is None:
+            gate = self._gates[loop] = asyncio.Semaphore(int(realtime_setting("WS_OPEN_CONCURRENCY")))
+        await gate.acquire()
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                gate.release()
+
+        try:
+            return await self.inner(dict(scope, open_slot_release=release), receive, send)
+        finally:
+            release()
+
+
+websocket_application = OpenGate(
+    ServerSendMiddleware(
+        TokenOrOriginValidator(
+            session_auth_stack(TokenAuthMiddleware(URLRouter(WEBSOCKET_ROUTES))),
+            allowed_origins(),
+        )
     )
 )

@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "guardian",
     "drf_spectacular",
+    # Swagger UI and ReDoc served from our own static files: the docs work with no internet.
+    "drf_spectacular_sidecar",
     "virtual_office",
     "spaces",
     "presence",
@@ -152,6 +154,8 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = True
+# Files browsers ask for at the site's root (/favicon.ico), served as they are.
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 
@@ -178,6 +182,7 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 REDIS_POOL_SIZE = int(os.environ.get("REDIS_POOL_SIZE", "20"))
 # Threads for ORM work beside each process' event loop (virtual_office/realtime/config.py).
 WORKER_POOL_THREADS = int(os.environ.get("WORKER_POOL_THREADS", "3"))
+WS_OPEN_CONCURRENCY = int(os.environ.get("WS_OPEN_CONCURRENCY", "64"))
 REDIS_POOL_TIMEOUT = float(os.environ.get("REDIS_POOL_TIMEOUT", "5"))
 if REDIS_URL:
     CHANNEL_LAYERS = {
@@ -234,6 +239,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # /api/docs/ (Swagger UI) and /api/redoc/ load their scripts from our static files, not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     # Several models have a "kind" / "status" / "state" choice set: name each enum after its model so
     # the schema is stable and `check --deploy` stays free of drf_spectacular.W001 warnings.
     "ENUM_NAME_OVERRIDES": {

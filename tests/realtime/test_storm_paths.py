@@ -183,3 +183,35 @@ async def test_resume_of_a_subscribed_conversation_needs_no_permission_query(gro
     finally:
         handlers._readable = real
     await close_all(socket)
+
+
+# -- the open gate ------------------------------------------------------------------------------------
+
+
+async def test_at_most_ws_open_concurrency_sockets_open_at_once(company, settings):
+    """Past the limit a handshake waits for a slot (it is not refused); each slot frees at `hello`."""
+    from virtual_office.realtime import registry
+
+    settings.WS_OPEN_CONCURRENCY = 2
+    users = await database_sync_to_async(UserFactory.create_batch)(5, company=company)
+    tokens = [await database_sync_to_async(Token.objects.create)(user=user) for user in users]
+    opening, most = 0, 0
+
+    async def count(consumer) -> None:
+        nonlocal opening, most
+        opening += 1
+        most = max(most, opening)
+        await asyncio.sleep(0.05)  # an open that takes a while (a busy database)
+        opening -= 1
+
+    registry._open_hooks.append(registry._OpenHook(50, count))
+    try:
+        sockets = await asyncio.gather(
+            *(connect_with_headers([(b"authorization", f"Token {t.key}".encode())]) for t in tokens)
+        )
+        hellos = [await s.receive_json_from(timeout=5) for s in sockets]
+    finally:
+        registry._open_hooks[:] = [h for h in registry._open_hooks if h.hook is not count]
+    assert sorted(h["data"]["user"] for h in hellos) == sorted(u.id for u in users)  # all opened
+    assert most == 2
+    await close_all(*sockets)

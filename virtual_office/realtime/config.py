@@ -27,6 +27,7 @@ REALTIME_DEFAULTS: dict[str, float] = {
     "WORKER_DEAD_AFTER_SECONDS": 15.0,  # ... expires after this long: the process is dead
     "PRESENCE_COALESCE_SECONDS": 0.5,  # at most one presence frame per company per this long
     "CATCH_UP_GATHER_SECONDS": 0.02,  # joins of one commit replay together (Hub.catch_up_soon)
+    "WS_OPEN_CONCURRENCY": 64,  # sockets of one process between handshake and hello (routing.OpenGate)
     "WORKER_POOL_THREADS": 3,  # threads for ORM work beside the event loop (0: asyncio's default)
 }
 

@@ -14,7 +14,7 @@ import struct
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from channels.consumer import get_handler_name
@@ -41,10 +41,20 @@ from virtual_office.realtime.hub import Hub, get_hub
 from virtual_office.realtime.registry import ACTIONS, socket_action
 from virtual_office.realtime.resume import Resumable
 
+if TYPE_CHECKING:
+    from channels.consumer import _ChannelScope
+
+    class OfficeScope(_ChannelScope, total=False):
+        """A socket's scope: Channels' own, and what `virtual_office.routing` adds to it."""
+
+        auth_token: str  # the API token that authenticated the socket (TokenAuthMiddleware)
+        server_send: Callable[[dict[str, Any]], Awaitable[None]]  # the server's own `send` (ServerSendMiddleware)
+
 logger = logging.getLogger(__name__)
 
 
 class OfficeConsumer(Resumable, AsyncWebsocketConsumer):
+    scope: OfficeScope
     hub: Hub
     user_id: int
     company_id: int
@@ -67,7 +77,7 @@ class OfficeConsumer(Resumable, AsyncWebsocketConsumer):
         self.roomy = asyncio.Event()
         self.roomy.set()
 
-    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+    async def __call__(self, scope: _ChannelScope, receive: Callable, send: Callable) -> None:
         try:
             await super().__call__(scope, receive, send)
         finally:
@@ -120,6 +130,7 @@ class OfficeConsumer(Resumable, AsyncWebsocketConsumer):
         self.before_hello: list[tuple[str, int | None, int | None]] | None = []
         try:
             await self.open(user)
+            self.scope.get("open_slot_release", _nothing)()
         except Exception as exc:
             if not self.accepted and type(exc).__name__ == "ClientDisconnected":
                 logger.info("socket of user %s: the client left during the handshake", self.user_id)
@@ -154,7 +165,7 @@ class OfficeConsumer(Resumable, AsyncWebsocketConsumer):
             await hook(self)
         hello = {"user": self.user_id, "server_time": timezone.now().isoformat()}
         await self.send_frame({"type": "hello", "data": hello})
-        waiting, self.before_hello = self.before_hello, None
+        waiting, self.before_hello = self.before_hello or [], None
         for text, conversation, rev in waiting:
             await self.deliver(text, conversation, rev)
         self.hub.socket_opened()
@@ -324,7 +335,7 @@ class OfficeConsumer(Resumable, AsyncWebsocketConsumer):
         then the connection is dropped (the frame would otherwise wait behind unread data)."""
         if self.writer is not None:
             self.writer.cancel()
-        send = self.scope.get("server_send") or self.base_send
+        send: Callable[[Any], Awaitable[None]] = self.scope.get("server_send") or self.base_send
         try:
             await asyncio.wait_for(send({"type": "websocket.close", "code": code}), 1.0)
         except Exception:
@@ -410,6 +421,10 @@ class OfficeConsumer(Resumable, AsyncWebsocketConsumer):
 
     async def send_error(self, ref: Any, code: str, message: str) -> None:
         await self.send_frame({"type": "error", "ref": ref, "error": {"code": code, "message": message}})
+
+
+def _nothing() -> None:
+    return None
 
 
 def reset_connection(transport: Any) -> None:
