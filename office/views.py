@@ -14,7 +14,12 @@ __all__ = ["avatar_menu", "office", "office_content_security_policy"]
 @ensure_csrf_cookie
 def office(request: HttpRequest) -> HttpResponse:
     """The office page: floor, people and message panels, first rendered here and then kept live."""
-    response = render(request, "office.html", office_context(request.user))
+    if request.user.company_id is None:
+        # A superuser made with createsuperuser belongs to no company: there is no floor to show, and
+        # the socket would refuse them. Say so, and point staff to the admin.
+        response = render(request, "office/no_company.html")
+    else:
+        response = render(request, "office.html", office_context(request.user))
     # Never cached: a stale page would start from an old floor (the scripts refetch on each hello).
     response["Cache-Control"] = "no-store"
     response["Content-Security-Policy"] = office_content_security_policy(request)

@@ -9,7 +9,7 @@ from django.test import Client
 from office.page import avatar_menu_options
 from presence import services as presence_services
 from spaces import services as space_services
-from tests.factories import SpaceFactory
+from tests.factories import SpaceFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -35,6 +35,18 @@ def test_office_needs_a_login(client):
     response = client.get("/")
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
+
+
+def test_a_person_of_no_company_gets_a_page_pointing_to_the_admin(db):
+    root = UserFactory(company=None, username="root", is_staff=True, is_superuser=True)
+    response = browser_for(root).get("/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "No office for this account" in html and 'href="/admin/"' in html
+    assert "office.js" not in html  # no socket to be refused
+    nobody = UserFactory(company=None, username="drifter")
+    html = browser_for(nobody).get("/").content.decode()
+    assert "No office for this account" in html and 'href="/admin/"' not in html
 
 
 def test_office_renders_my_company_only(alice, bob, mallory, space, other_company):
