@@ -68,10 +68,12 @@ lint: dev-venv
 	$(VENV)/bin/ruff check .
 
 # The static checks: lint, the import layers (the core imports no app; each app only those below it,
-# pyproject.toml [tool.importlinter]), and the page's JavaScript unit tests (node's own runner).
+# pyproject.toml [tool.importlinter]), the types (mypy with the Django and DRF plugins over the
+# project's code, pyproject.toml [tool.mypy]) and the page's JavaScript unit tests (node's own runner).
 check: dev-venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 	node --test tests/js/
 
 clean:

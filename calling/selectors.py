@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from calling.models import Call, Teleport
 from virtual_office.models import User
+from virtual_office.tenancy import of_company
 
 HISTORY_LIMIT = 100
 
@@ -14,7 +15,7 @@ HISTORY_LIMIT = 100
 def call_list(*, user: User, limit: int = 50, before: int | None = None) -> list[Call]:
     """My calls, made and received, newest first; keyset paging by id (`before`). One query."""
     qs = (
-        Call.objects.filter(Q(caller=user) | Q(callee=user), company_id=user.company_id)
+        of_company(Call.objects.filter(Q(caller=user) | Q(callee=user)), user)
         .select_related("caller", "callee")
         .order_by("-id")
     )
@@ -39,7 +40,7 @@ def signal_peer(*, call_id: int, user_id: int) -> tuple[int, int, str] | None:
 def teleport_list(*, user: User, limit: int = 50) -> QuerySet[Teleport]:
     """Invitations I sent or received, newest first."""
     return (
-        Teleport.objects.filter(Q(inviter=user) | Q(invitee=user), company_id=user.company_id)
+        of_company(Teleport.objects.filter(Q(inviter=user) | Q(invitee=user)), user)
         .select_related("inviter", "invitee", "space")
         .order_by("-id")[: max(1, min(limit, HISTORY_LIMIT))]
     )

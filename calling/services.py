@@ -37,6 +37,7 @@ from spaces.models import Space
 from spaces.permissions import access_space, can_enter
 from virtual_office.errors import Conflict, Forbidden, ServiceError
 from virtual_office.models import User
+from virtual_office.tenancy import company_id_of
 
 SWEEP_BATCH = 200
 
@@ -94,7 +95,7 @@ def call_create(*, actor: User, callee_id: Any, kind: Any) -> Call:
         if callee.id in busy:
             raise Conflict("busy", f"{callee.name} is already in a call; try again later.")
         call = Call.objects.create(
-            company_id=actor.company_id,
+            company_id=company_id_of(actor),
             caller=actor,
             callee=callee,
             kind=kind,
@@ -285,7 +286,7 @@ def teleport_create(*, actor: User, invitee_id: Any, space_id: Any = None) -> Te
         if pending:
             raise Conflict("already_invited", f"You already invited {invitee.name}; wait for an answer.")
         teleport = Teleport.objects.create(
-            company_id=actor.company_id,
+            company_id=company_id_of(actor),
             inviter=actor,
             invitee=invitee,
             space=space,

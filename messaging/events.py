@@ -46,7 +46,7 @@ def reaction_changed(message_id: int) -> None:
         if row is None or row["deleted_at"] is not None:
             return None
         message = Message(pk=message_id)
-        message._prefetched_objects_cache = {"reactions": Reaction.objects.filter(message_id=message_id)}
+        selectors.remember_related(message, reactions=Reaction.objects.filter(message_id=message_id))
         data = {"message": message_id, "reactions": reactions_of(message, None)}
         return envelope("reaction.changed", data, conversation=row["conversation_id"], rev=row["rev"])
 

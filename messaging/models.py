@@ -34,6 +34,14 @@ class Conversation(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_activity_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
+    # One reader's view of the conversation, not columns: `permissions.access_conversation` /
+    # `access_message` set `my_participant`, `selectors.conversation_list` / `conversation_detail` the
+    # rest; `ConversationOut` reads them. A conversation loaded otherwise has these defaults.
+    my_participant: "Participant | None" = None  # the reader's participation (None: not one)
+    unread_count: int = 0
+    last_message: "Message | None" = None
+    active_participants: "list[Participant] | None" = None  # None: not loaded (read `participants`)
+
     class Meta:
         ordering = ["-last_activity_at", "-id"]
         constraints = [
@@ -63,6 +71,10 @@ class Participant(models.Model):
     last_read_seq = models.BigIntegerField(default=0)
     joined_at = models.DateTimeField(auto_now_add=True)
     left_at = models.DateTimeField(null=True, blank=True)
+
+    # `is_active` as stored before this save (None for a new row): set by the pre_save receiver in
+    # messaging.signals for the post_save one, which tells joins and leaves apart.
+    _was_active: bool | None = None
 
     class Meta:
         constraints = [

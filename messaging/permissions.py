@@ -13,6 +13,7 @@ from guardian.shortcuts import get_perms
 from messaging.models import Attachment, Conversation, Message, Participant
 from virtual_office.errors import Forbidden, NotFound
 from virtual_office.models import User
+from virtual_office.tenancy import of_company
 
 MANAGE_PERM = "manage_conversation"
 
@@ -45,9 +46,7 @@ def can_read(user: User, conversation: Conversation, participant: Participant | 
 def access_conversation(user: User, conversation_id: int | str, *, write: bool = False) -> Conversation:
     """Fetch and check; raises NotFound for anything the user may not read (including other companies)."""
     try:
-        conversation = Conversation.objects.select_related("space").get(
-            pk=int(conversation_id), company_id=user.company_id
-        )
+        conversation = of_company(Conversation.objects.select_related("space"), user).get(pk=int(conversation_id))
     except (Conversation.DoesNotExist, ValueError, TypeError):
         raise NotFound("No such conversation.") from None
     participant = _participant(user, conversation)
@@ -69,9 +68,9 @@ def access_message(user: User, message_id: int | str, *, moderate: bool = False)
     """Fetch and check a message the user may read. With `moderate`, a company admin reaches any
     message of their company (they may delete any, even where they are not a participant)."""
     try:
-        message = Message.objects.select_related("conversation", "conversation__space").get(
-            pk=int(message_id), conversation__company_id=user.company_id
-        )
+        message = of_company(
+            Message.objects.select_related("conversation", "conversation__space"), user, "conversation__company_id"
+        ).get(pk=int(message_id))
     except (Message.DoesNotExist, ValueError, TypeError):
         raise NotFound("No such message.") from None
     participant = _participant(user, message.conversation)
@@ -85,7 +84,8 @@ def access_attachment(user: User, attachment_id: int | str) -> Attachment:
     """An attachment of a message the user may read. Anything else (another company, a conversation
     they may not read, a deleted message, an upload not on any message) is a 404."""
     try:
-        attachment = Attachment.objects.get(pk=int(attachment_id), company_id=user.company_id, message__isnull=False)
+        attachment = of_company(Attachment.objects.filter(message__isnull=False), user).get(pk=int(attachment_id))
+        assert attachment.message_id is not None  # (message__isnull=False)
         access_message(user, attachment.message_id)
     except (Attachment.DoesNotExist, NotFound, ValueError, TypeError):
         raise NotFound("No such attachment.") from None

@@ -2,23 +2,36 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Value
+from collections.abc import Sequence
+from typing import Any
+
+from django.db.models import Count, IntegerField, Model, OuterRef, Prefetch, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from messaging.models import Conversation, Message, Participant
 from virtual_office.errors import ServiceError
 from virtual_office.models import User
+from virtual_office.tenancy import of_company
 
 MAX_PAGE = 100
 CHANGES_PAGE = 1000  # changes/ answers at most this many messages; `has_more` says to ask again
+
+
+def remember_related(instance: Model, **related: QuerySet[Any]) -> None:
+    """Keep these querysets as `instance`'s related rows, as `prefetch_related` does: reading
+    `instance.<name>.all()` then runs no query."""
+    # Django's own prefetch cache, which django-stubs does not declare on Model.
+    instance._prefetched_objects_cache = related  # type: ignore[attr-defined]
 
 
 def message_queryset() -> QuerySet[Message]:
     return Message.objects.select_related("sender__presence").prefetch_related("reactions", "attachments")
 
 
-def conversation_list(*, user: User) -> list[Conversation]:
-    """My conversations (active participation), newest activity first, with unread_count and last_message."""
+def conversation_list(*, user: User) -> Sequence[Conversation]:
+    """My conversations (active participation), newest activity first, with my_participant,
+    unread_count and last_message (their `last_message_id` and their participations' `unread` are
+    annotations), in the same few queries however many conversations."""
     unread = (
         Message.objects.filter(conversation=OuterRef("conversation_id"), seq__gt=OuterRef("last_read_seq"))
         .exclude(sender_id=user.id)
@@ -29,11 +42,8 @@ def conversation_list(*, user: User) -> list[Conversation]:
         .values("c")
     )
     last_message = Message.objects.filter(conversation=OuterRef("pk")).order_by("-seq").values("id")[:1]
-    mine = Participant.objects.filter(user=user, is_active=True).annotate(
-        unread=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0))
-    )
     conversations = list(
-        Conversation.objects.filter(participants__user=user, participants__is_active=True, company_id=user.company_id)
+        of_company(Conversation.objects.filter(participants__user=user, participants__is_active=True), user)
         .select_related("space")
         .annotate(last_message_id=Subquery(last_message))
         .prefetch_related(
@@ -43,23 +53,30 @@ def conversation_list(*, user: User) -> list[Conversation]:
                     "id", "conversation_id", "user_id", "is_active"
                 ),
             ),
-            Prefetch("participants", queryset=mine, to_attr="my_participation"),
         )
         .order_by("-last_activity_at", "-id")
     )
+    mine = {
+        participant.conversation_id: participant
+        for participant in Participant.objects.filter(user=user, is_active=True, conversation__in=conversations)
+        .annotate(unread=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)))
+    }
     last_ids = [c.last_message_id for c in conversations if c.last_message_id]
     messages = {m.id: m for m in message_queryset().filter(id__in=last_ids)}
     for conversation in conversations:
         conversation.last_message = messages.get(conversation.last_message_id)
-        mine_rows = conversation.my_participation
-        conversation.my_participant = mine_rows[0] if mine_rows else None
-        conversation.unread_count = mine_rows[0].unread if mine_rows else 0
+        participant = mine.get(conversation.id)
+        conversation.my_participant = participant
+        conversation.unread_count = participant.unread if participant is not None else 0
     return conversations
 
 
 def conversation_detail(*, user: User, conversation: Conversation) -> Conversation:
-    participant = getattr(conversation, "my_participant", None)
-    conversation.unread_count = unread_count(user=user, conversation=conversation, participant=participant)
+    """`conversation` (as `access_conversation` returned it, with `my_participant`) with the reader's
+    unread_count, its last_message and its active_participants."""
+    conversation.unread_count = unread_count(
+        user=user, conversation=conversation, participant=conversation.my_participant
+    )
     conversation.last_message = message_queryset().filter(conversation=conversation).order_by("-seq").first()
     conversation.active_participants = list(
         Participant.objects.filter(conversation=conversation, is_active=True).select_related("user__presence")

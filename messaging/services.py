@@ -13,9 +13,11 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
+from messaging import selectors
 from messaging.models import Attachment, Conversation, Message, Participant, Reaction
 from virtual_office.errors import Conflict, ServiceError
 from virtual_office.models import User
+from virtual_office.tenancy import company_id_of
 
 MAX_EMOJI_LENGTH = 32
 
@@ -56,20 +58,30 @@ def _validate_client_id(client_id: Any) -> str | None:
     return client_id
 
 
+# Django's upload handlers set an upload's name and size; a bare `UploadedFile` may have neither.
+def _upload_name(upload: UploadedFile) -> str:
+    return upload.name or ""
+
+
+def _upload_size(upload: UploadedFile) -> int:
+    return upload.size or 0
+
+
 def validate_attachments(files: Sequence[UploadedFile]) -> None:
     if len(files) > settings.ATTACHMENT_MAX_COUNT:
         raise ServiceError("too_many_attachments", f"At most {settings.ATTACHMENT_MAX_COUNT} attachments per message.")
     for upload in files:
-        if upload.size > settings.ATTACHMENT_MAX_BYTES:
+        name, size = _upload_name(upload), _upload_size(upload)
+        if size > settings.ATTACHMENT_MAX_BYTES:
             raise ServiceError(
                 "attachment_too_large",
-                f"{upload.name} is larger than {settings.ATTACHMENT_MAX_BYTES // (1024 * 1024)} MB.",
+                f"{name} is larger than {settings.ATTACHMENT_MAX_BYTES // (1024 * 1024)} MB.",
                 status=413,
             )
-        content_type = (upload.content_type or mimetypes.guess_type(upload.name)[0] or "").split(";")[0]
+        content_type = (upload.content_type or mimetypes.guess_type(name)[0] or "").split(";")[0]
         # Files are served by name, so the type the name implies must be allowed too: "page.html"
         # declared as text/plain would otherwise come back as text/html from our own origin.
-        implied = mimetypes.guess_type(upload.name)[0]
+        implied = mimetypes.guess_type(name)[0]
         if implied is not None and implied not in settings.ATTACHMENT_ALLOWED_TYPES:
             content_type = implied
         if content_type not in settings.ATTACHMENT_ALLOWED_TYPES:
@@ -122,8 +134,8 @@ def message_send(
                     message=message,
                     uploaded_by=actor,
                     file=upload,
-                    name=upload.name[:255],
-                    size=upload.size,
+                    name=_upload_name(upload)[:255],
+                    size=_upload_size(upload),
                     content_type=(upload.content_type or "application/octet-stream").split(";")[0],
                 )
                 for upload in files
@@ -150,8 +162,7 @@ def _remember_relations(message: Message, attachments: list[Attachment]) -> None
     its event (built at commit, on the hot path of every send) and the ack need no further query."""
     known = Attachment.objects.filter(message=message)
     known._result_cache = attachments
-    known._prefetch_done = True
-    message._prefetched_objects_cache = {"reactions": Reaction.objects.none(), "attachments": known}
+    selectors.remember_related(message, reactions=Reaction.objects.none(), attachments=known)
 
 
 def _same_retry(existing: Message, conversation: Conversation, body: str) -> Message:
@@ -286,7 +297,7 @@ def _company_users(actor: User, user_ids: Iterable[Any]) -> list[User]:
             ids.add(int(value))
         except ValueError:
             raise ServiceError("invalid_participants", "participants must be a list of user ids.") from None
-    users = list(User.objects.filter(pk__in=ids, company_id=actor.company_id, is_active=True))
+    users = list(User.objects.filter(pk__in=ids, company=actor.company_id, is_active=True))
     if len(users) != len(ids):
         raise ServiceError("unknown_participant", "Some participants are not people of your company.")
     return users
@@ -294,20 +305,21 @@ def _company_users(actor: User, user_ids: Iterable[Any]) -> list[User]:
 
 def direct_get_or_create(*, actor: User, other_id: Any) -> tuple[Conversation, bool]:
     (other,) = _company_users(actor, [other_id])
+    company_id = company_id_of(actor)
     low, high = sorted([actor.id, other.id])
     key = f"{low}:{high}"
-    existing = Conversation.objects.filter(company_id=actor.company_id, direct_key=key).first()
+    existing = Conversation.objects.filter(company_id=company_id, direct_key=key).first()
     if existing is not None:
         return existing, False
     try:
         with transaction.atomic():
             conversation = Conversation.objects.create(
-                company_id=actor.company_id, kind=Conversation.Kind.DIRECT, direct_key=key, created_by=actor
+                company_id=company_id, kind=Conversation.Kind.DIRECT, direct_key=key, created_by=actor
             )
             for user in {actor.id: actor, other.id: other}.values():
                 Participant.objects.create(conversation=conversation, user=user)
     except IntegrityError:
-        return Conversation.objects.get(company_id=actor.company_id, direct_key=key), False
+        return Conversation.objects.get(company_id=company_id, direct_key=key), False
     return conversation, True
 
 
@@ -322,9 +334,10 @@ def _validate_title(title: Any) -> str:
 def group_create(*, actor: User, title: Any, participant_ids: Iterable[Any]) -> Conversation:
     title = _validate_title(title)
     users = _company_users(actor, participant_ids)
+    company_id = company_id_of(actor)
     with transaction.atomic():
         conversation = Conversation.objects.create(
-            company_id=actor.company_id, kind=Conversation.Kind.GROUP, title=title, created_by=actor
+            company_id=company_id, kind=Conversation.Kind.GROUP, title=title, created_by=actor
         )
         for user in {u.id: u for u in [actor, *users]}.values():
             Participant.objects.create(conversation=conversation, user=user)

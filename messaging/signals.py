@@ -28,7 +28,7 @@ def remember_participant_state(sender, instance: Participant, **kwargs) -> None:
 
 @receiver(post_save, sender=Participant, dispatch_uid="messaging.participant_saved")
 def on_participant_saved(sender, instance: Participant, created: bool, **kwargs) -> None:
-    events.participant_changed(instance, created=created, was_active=getattr(instance, "_was_active", None))
+    events.participant_changed(instance, created=created, was_active=instance._was_active)
 
 
 @receiver(post_delete, sender=Participant, dispatch_uid="messaging.participant_deleted")

@@ -8,11 +8,12 @@ disabled) always follow the server's current view of both people's presence.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.staticfiles import finders
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.templatetags.static import static
 
@@ -21,8 +22,9 @@ from presence.models import Presence
 from presence.selectors import me_get, user_list
 from spaces.api.serializers import SpaceOut
 from spaces.permissions import can_enter
-from spaces.selectors import space_list
+from spaces.selectors import LoadedSpace, space_list
 from virtual_office.models import User
+from virtual_office.tenancy import AuthenticatedHttpRequest
 
 PRESENCE_CHOICES = [(choice.value, choice.label) for choice in Presence.Status]
 INVITATIONS_MODULE = "js/invitations.js"
@@ -44,31 +46,80 @@ def _invitations_url() -> str | None:
     return static(INVITATIONS_MODULE) if finders.find(INVITATIONS_MODULE) else None
 
 
+class _DrawnThrough:
+    """A row the page's templates draw: the page's own values are its fields; whatever else a
+    template reads (`person.name`, `space.get_kind_display`) it reads through to the model instance
+    held in the field `_through` names. Python code reads that field instead."""
+
+    _through: ClassVar[str]
+
+    def __getattr__(self, name: str) -> object:
+        # Only names the row itself lacks come here (not its fields, not once they are set).
+        try:
+            instance = vars(self)[self._through]
+        except KeyError:
+            raise AttributeError(name) from None
+        return getattr(instance, name)
+
+
+@dataclass(frozen=True)
+class FloorPerson(_DrawnThrough):
+    """A person as the page draws them (office/_person.html, office/_avatar.html)."""
+
+    _through: ClassVar[str] = "user"
+
+    user: User
+    office_status: str
+    office_status_label: str
+    office_space: int | None  # the space they are in
+
+
+@dataclass(frozen=True)
+class FloorSpace(_DrawnThrough):
+    """A space as the page draws it (office/_space.html)."""
+
+    _through: ClassVar[str] = "space"
+
+    space: LoadedSpace
+    occupant_people: list[FloorPerson]
+    may_enter: bool
+    is_full: bool
+    meeting_title: str
+
+
+def _floor_person(user: User) -> FloorPerson:
+    status = _status(user)
+    return FloorPerson(user, status, STATUS_LABELS.get(status, status), _current_space(user))
+
+
+def _floor_space(space: LoadedSpace, me: User, by_id: dict[int, FloorPerson]) -> FloorSpace:
+    meetings = space.open_meetings
+    return FloorSpace(
+        space,
+        occupant_people=[by_id[i] for i in space.occupant_ids if i in by_id],
+        may_enter=can_enter(me, space),
+        is_full=len(space.occupant_ids) >= space.capacity,
+        meeting_title=meetings[0].title if meetings else "",
+    )
+
+
 def office_context(user: User) -> dict:
     """Everything the first render needs; the same data goes to the scripts as JSON."""
     me = me_get(user=user)
-    people = list(user_list(user=user))
+    users = list(user_list(user=user))
     spaces = space_list(user=user)
-    by_id = {person.id: person for person in people}
-    for person in people:
-        person.office_status = _status(person)
-        person.office_space = _current_space(person)
-        person.office_status_label = STATUS_LABELS.get(person.office_status, person.office_status)
-    for space in spaces:
-        space.occupant_people = [by_id[i] for i in space.occupant_ids if i in by_id]
-        space.may_enter = can_enter(me, space)
-        space.is_full = len(space.occupant_ids) >= space.capacity
-        meetings = getattr(space, "open_meetings", [])
-        space.meeting_title = meetings[0].title if meetings else ""
+    people = [_floor_person(person) for person in users]
+    by_id = {person.user.id: person for person in people}
+    floor = [_floor_space(space, me, by_id) for space in spaces]
     wanderers = [p for p in people if p.office_space is None]
     floor_width = max([s.x + s.w for s in spaces] + [600]) + 24
     floor_height = max([s.y + s.h for s in spaces] + [360]) + 24
     my_status = me.presence.status if getattr(me, "presence", None) is not None else Presence.Status.ONLINE
     bootstrap = {
         "me": UserOut(me).data,
-        "people": UserOut(people, many=True).data,
+        "people": UserOut(users, many=True).data,
         "spaces": SpaceOut(spaces, many=True).data,
-        "enterable": [s.id for s in spaces if s.may_enter],
+        "enterable": [s.space.id for s in floor if s.may_enter],
         "ice_servers": settings.WEBRTC_ICE_SERVERS,
         "urls": {
             "api": "/api/v1/",
@@ -82,7 +133,7 @@ def office_context(user: User) -> dict:
         "my_status": my_status,
         "my_space": _current_space(me),
         "presence_choices": PRESENCE_CHOICES,
-        "spaces": spaces,
+        "spaces": floor,
         "people": people,
         "wanderers": wanderers,
         "floor_width": floor_width,
@@ -125,7 +176,7 @@ def avatar_menu_options(viewer: User, person: User) -> list[MenuOption]:
 
 
 @login_required
-def avatar_menu(request: HttpRequest, user_id: int) -> HttpResponse:
+def avatar_menu(request: AuthenticatedHttpRequest, user_id: int) -> HttpResponse:
     viewer = me_get(user=request.user)
     person = user_list(user=viewer).filter(pk=user_id).first()
     if person is None:

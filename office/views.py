@@ -6,13 +6,14 @@ from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from office.page import avatar_menu, office_context
+from virtual_office.tenancy import AuthenticatedHttpRequest
 
 __all__ = ["avatar_menu", "office", "office_content_security_policy"]
 
 
 @login_required
 @ensure_csrf_cookie
-def office(request: HttpRequest) -> HttpResponse:
+def office(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The office page: floor, people and message panels, first rendered here and then kept live."""
     if request.user.company_id is None:
         # A superuser made with createsuperuser belongs to no company: there is no floor to show, and

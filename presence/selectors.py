@@ -8,8 +8,9 @@ from virtual_office.models import User
 
 
 def user_list(*, user: User) -> QuerySet[User]:
+    """The active people of `user`'s company (for a person of no company: the others of none)."""
     return (
-        User.objects.filter(company_id=user.company_id, is_active=True)
+        User.objects.filter(company=user.company_id, is_active=True)
         .select_related("presence")
         .order_by("display_name", "username")
     )

@@ -200,7 +200,7 @@ def connections_sweep(*, dead_servers: Collection[str] = ()) -> list[int]:
         .exclude(user_id__in=live)
         .values_list("user_id", flat=True)
     )
-    user_ids = sorted(user_ids)
-    for user_id in user_ids:
+    settled = sorted(user_ids)
+    for user_id in settled:
         presence_settle(user_id=user_id)
-    return user_ids
+    return settled

@@ -7,6 +7,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from spaces.models import Space
 from virtual_office.errors import Forbidden, NotFound
 from virtual_office.models import User
+from virtual_office.tenancy import of_company
 
 ENTER_PERM = "spaces.enter_space"
 
@@ -24,7 +25,7 @@ def enterable_private_space_ids(user: User) -> set[int]:
     spaces = get_objects_for_user(
         user,
         ENTER_PERM,
-        klass=Space.objects.filter(company_id=user.company_id, is_private=True),
+        klass=of_company(Space.objects.filter(is_private=True), user),
         accept_global_perms=False,
         with_superuser=False,
     )
@@ -32,7 +33,7 @@ def enterable_private_space_ids(user: User) -> set[int]:
 
 
 def visible_spaces(user: User) -> QuerySet[Space]:
-    return Space.objects.filter(company_id=user.company_id)
+    return of_company(Space.objects.all(), user)
 
 
 def access_space(user: User, space_id: int | str, *, manage: bool = False) -> Space:

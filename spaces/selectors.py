@@ -1,5 +1,9 @@
 """Reads of spaces with occupants, open meeting and room conversation loaded once."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TypedDict
+
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
 from messaging.models import Conversation
@@ -9,7 +13,24 @@ from spaces.permissions import visible_spaces
 from virtual_office.models import User
 
 
-def _annotated(qs: QuerySet[Space]) -> QuerySet[Space]:
+class SpaceLoads(TypedDict):
+    """What `space_list` and `space_get` load onto each space besides `occupant_ids`."""
+
+    room_conversation_id: int | None  # the space's room conversation
+    open_meetings: list[Meeting]  # its meetings not yet ended
+
+
+# A space as these selectors return it, with its loads typed (SpaceOut and the office page read them).
+# At run time just `Space`: django_stubs_ext, which spells the type, is a development package.
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+    LoadedSpace = WithAnnotations[Space, SpaceLoads]
+else:
+    LoadedSpace = Space
+
+
+def _annotated(qs: QuerySet[Space]) -> QuerySet[LoadedSpace]:
     room = Conversation.objects.filter(space=OuterRef("pk")).values("id")[:1]
     return qs.annotate(room_conversation_id=Subquery(room)).prefetch_related(
         Prefetch("meetings", queryset=Meeting.objects.filter(ended_at__isnull=True), to_attr="open_meetings"),
@@ -17,15 +38,15 @@ def _annotated(qs: QuerySet[Space]) -> QuerySet[Space]:
     )
 
 
-def _with_occupants(spaces: list[Space]) -> list[Space]:
+def _with_occupants(spaces: list[LoadedSpace]) -> list[LoadedSpace]:
     for space in spaces:
         space.occupant_ids = [p.user_id for p in space.presences.all()]
     return spaces
 
 
-def space_list(*, user: User) -> list[Space]:
+def space_list(*, user: User) -> list[LoadedSpace]:
     return _with_occupants(list(_annotated(visible_spaces(user))))
 
 
-def space_get(*, space_id: int) -> Space:
+def space_get(*, space_id: int) -> LoadedSpace:
     return _with_occupants([_annotated(Space.objects.filter(pk=space_id)).get()])[0]

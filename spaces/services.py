@@ -35,6 +35,7 @@ from spaces.models import Meeting, Space
 from spaces.permissions import can_enter
 from virtual_office.errors import Conflict, Forbidden, ServiceError
 from virtual_office.models import User
+from virtual_office.tenancy import company_id_of
 
 COALESCE_WINDOW = timedelta(seconds=60)
 CAP_WINDOW = timedelta(seconds=60)
@@ -49,7 +50,7 @@ LEAVE_REASONS = ("left", "moved", "offline", "teleport", "removed", "closed")
 
 def space_create(*, actor: User, data: dict[str, Any]) -> Space:
     with transaction.atomic():
-        space = Space(company_id=actor.company_id, **{k: v for k, v in data.items() if k in EDITABLE_FIELDS})
+        space = Space(company_id=company_id_of(actor), **{k: v for k, v in data.items() if k in EDITABLE_FIELDS})
         _check_name_free(space)
         space.full_clean()
         space.save()
@@ -150,7 +151,7 @@ def space_enter(*, actor: User, space: Space, reason: str = "moved") -> Presence
         # Two rooms: take their locks in id order (see the module docstring).
         for room in sorted(filter(None, [new_room, old_room]), key=lambda c: c.pk):
             room = Conversation.objects.select_for_update(no_key=True).get(pk=room.pk)
-            if old_room is not None and room.pk == old_room.pk:
+            if old_room is not None and old_space is not None and room.pk == old_room.pk:
                 _presence_note(
                     conversation=room, space=old_space, actor=actor, event="left", reason=reason, to_space=space
                 )

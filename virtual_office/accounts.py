@@ -17,12 +17,11 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth import REDIRECT_FIELD_NAME
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.template.response import TemplateResponse
 from django.utils.http import url_has_allowed_host_and_scheme
-from rest_framework.throttling import SimpleRateThrottle
 
-from virtual_office.views import LoginAccountThrottle, LoginAddressThrottle
+from virtual_office.views import LoginAccountThrottle, LoginAddressThrottle, LoginThrottle
 
 THROTTLED_TEMPLATE = "registration/login_throttled.html"
 
@@ -31,7 +30,7 @@ THROTTLED_TEMPLATE = "registration/login_throttled.html"
 class LoginBudget:
     """One throttle's attempts for one ident, stored as SimpleRateThrottle stores them (times, newest first)."""
 
-    throttle: SimpleRateThrottle
+    throttle: LoginThrottle
     key: str
 
     def history(self, now: float) -> list[float]:
@@ -70,12 +69,12 @@ def _tried_credentials(request: HttpRequest) -> bool:
     return bool(request.POST.get("username")) and bool(request.POST.get("password"))
 
 
-def login_throttled(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def login_throttled(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Wrap a Django login view: a POST over budget gets 429 without reaching the view, and a POST
     the view refuses (it renders the form again instead of redirecting) counts as a failure."""
 
     @wraps(view)
-    def throttled_view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def throttled_view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.method != "POST":
             return view(request, *args, **kwargs)
         budgets = login_budgets(request)

@@ -18,6 +18,6 @@ class UserAdmin(BaseUserAdmin):
     search_fields = ["username", "display_name", "email"]
     list_select_related = ["company"]
     fieldsets = [
-        *BaseUserAdmin.fieldsets,
+        *(BaseUserAdmin.fieldsets or ()),
         ("Virtual Office", {"fields": ["company", "display_name", "title", "avatar_colour", "is_company_admin"]}),
     ]

@@ -3,6 +3,7 @@ the error shapes and id fields the OpenAPI schema documents, and the schema clas
 responses every endpoint shares (unreadable bodies, CSRF refusals)."""
 
 import logging
+from typing import Any
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -60,7 +61,7 @@ MAX_ID = 2**63 - 1  # bigint primary keys: a larger number is no id (and must no
 class IdField(serializers.IntegerField):
     """The id of an object: a whole number from 1 to 2**63 - 1 (the schema says so too)."""
 
-    def __init__(self, **kwargs: object) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", MAX_ID)
         super().__init__(**kwargs)
@@ -97,7 +98,7 @@ class OfficeAutoSchema(AutoSchema):
       required fields stay required in the schema (drf-spectacular assumes every PATCH partial).
     """
 
-    def get_operation(self, *args: object, **kwargs: object) -> dict | None:
+    def get_operation(self, *args: Any, **kwargs: Any) -> dict | None:
         operation = super().get_operation(*args, **kwargs)
         if operation is None or self.method not in ("POST", "PUT", "PATCH", "DELETE"):
             return operation
@@ -145,12 +146,12 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     body_error = _body_error(exc)
     if body_error is not None:
         return body_error
-    response = drf_exception_handler(exc, context)
-    if response is not None:
-        if isinstance(response.data, dict) and "detail" in response.data and "code" not in response.data:
-            detail = response.data["detail"]
-            response.data["code"] = getattr(detail, "code", None) or _default_code(exc)
-        return response
+    handled = drf_exception_handler(exc, context)
+    if handled is not None:
+        if isinstance(handled.data, dict) and "detail" in handled.data and "code" not in handled.data:
+            detail = handled.data["detail"]
+            handled.data["code"] = getattr(detail, "code", None) or _default_code(exc)
+        return handled
     if is_unavailable(exc):
         logger.warning("API: a shared service is away: %r", exc)
         response = Response(

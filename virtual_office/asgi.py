@@ -3,6 +3,7 @@
 import gc
 import os
 
+from asgiref.typing import ASGIReceiveCallable, ASGISendCallable, Scope
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "virtual_office.settings")
@@ -26,7 +27,7 @@ if settings.DEBUG:
 router = ProtocolTypeRouter({"http": http_app, "websocket": websocket_application})
 
 
-async def application(scope: dict, receive, send) -> None:
+async def application(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
     """/healthz is answered here, before Django (`views.healthz_asgi`); everything else is routed."""
     if scope["type"] == "http" and scope["path"] in ("/healthz", "/healthz/"):
         return await healthz_asgi(scope, receive, send)

@@ -16,6 +16,7 @@ def credentials_still_valid(
     password is the one it was opened with, as for HTTP requests (a password change logs other
     sessions out)."""
     from django.contrib.auth import get_user_model
+    from django.contrib.sessions.backends.db import SessionStore
     from django.contrib.sessions.models import Session
     from django.utils import timezone
     from rest_framework.authtoken.models import Token
@@ -23,7 +24,7 @@ def credentials_still_valid(
     user_model = get_user_model()
     if session_keys:
         if settings.SESSION_ENGINE.endswith((".backends.db", ".backends.cached_db")):
-            store = Session.get_session_store_class()()
+            store = SessionStore()  # what Session.get_session_store_class() gives, for db and cached_db
             rows = Session.objects.filter(session_key__in=session_keys, expire_date__gt=timezone.now()).values_list(
                 "session_key", "session_data"
             )
@@ -46,7 +47,9 @@ def credentials_still_valid(
     sessions = {
         key
         for key, values in data.items()
-        if owners[key] in active and _session_hash_matches(active[owners[key]], values.get(HASH_SESSION_KEY, ""))
+        if (owner := owners[key]) is not None
+        and owner in active
+        and _session_hash_matches(active[owner], values.get(HASH_SESSION_KEY, ""))
     }
     users = {pk for pk in active if pk in user_ids}
     tokens = set(Token.objects.filter(key__in=token_keys, user__is_active=True).values_list("key", flat=True))

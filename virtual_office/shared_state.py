@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
+from collections.abc import Mapping
+from typing import Any
 
 import redis.asyncio as aioredis
 from django.conf import settings
@@ -43,8 +45,14 @@ def _redis() -> aioredis.Redis | None:
 
 
 def _key(*parts: object) -> str:
-    prefix = settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("prefix", "vo")
+    layer: Mapping[str, Any] = settings.CHANNEL_LAYERS["default"]
+    prefix = layer.get("CONFIG", {}).get("prefix", "vo")
     return ":".join([prefix, *map(str, parts)])
+
+
+def _text(value: object) -> str:
+    """A member as Redis returns it: bytes (the clients do not decode responses)."""
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 _local_counters: dict[str, tuple[float, int]] = {}
@@ -180,7 +188,7 @@ async def watchers(conversation_id: int) -> list[int]:
         members = [m for m, ts in _local_zsets.get(key, {}).items() if ts >= cutoff]
     else:
         await client.zremrangebyscore(key, "-inf", cutoff)
-        members = [m.decode() for m in await client.zrange(key, 0, -1)]
+        members = [_text(m) for m in await client.zrange(key, 0, -1)]
     return sorted({int(m.split(":", 1)[0]) for m in members})
 
 

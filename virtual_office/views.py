@@ -28,7 +28,16 @@ from virtual_office.api import errors
 from virtual_office.errors import ServiceError
 
 
-class LoginAddressThrottle(SimpleRateThrottle):
+class LoginThrottle(SimpleRateThrottle):
+    """A throttle of sign-in attempts (the API's token login, and the browser's in `accounts`)."""
+
+    # Set by SimpleRateThrottle.__init__ from the scope's rate (DEFAULT_THROTTLE_RATES), which
+    # djangorestframework-stubs does not declare.
+    num_requests: int
+    duration: int
+
+
+class LoginAddressThrottle(LoginThrottle):
     scope = "login_address"
 
     def get_ident(self, request: Request) -> str:
@@ -42,7 +51,7 @@ class LoginAddressThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
-class LoginAccountThrottle(SimpleRateThrottle):
+class LoginAccountThrottle(LoginThrottle):
     scope = "login_account"
 
     def get_cache_key(self, request, view) -> str | None:
@@ -94,7 +103,7 @@ async def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(result, status=status)
 
 
-async def healthz_asgi(scope: dict, receive: Callable, send: Callable) -> None:
+async def healthz_asgi(scope: Mapping[str, object], receive: Callable, send: Callable) -> None:
     """/healthz as a bare ASGI app, ahead of Django's request handling: no request signals, no
     middleware, no hop to the thread that serves sockets' actions (busy in a reconnect storm), so
     the answer waits only for its own two probes."""
@@ -157,7 +166,7 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
     return defaults.page_not_found(request, exception)
 
 
-def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     """Requests Django refuses before any view runs (e.g. a body over DATA_UPLOAD_MAX_MEMORY_SIZE)."""
     if _is_api(request):
         if isinstance(exception, RequestDataTooBig):
@@ -166,7 +175,7 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
     return defaults.bad_request(request, exception)
 
 
-def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
         return JsonResponse(
             {"detail": "You do not have permission to do this.", "code": "permission_denied"}, status=403

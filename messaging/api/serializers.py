@@ -167,7 +167,7 @@ class ConversationOut(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
     def get_participants(self, obj: Conversation) -> list[int]:
-        active = getattr(obj, "active_participants", None)
+        active = obj.active_participants
         if active is None:
             active = [p for p in obj.participants.all() if p.is_active]
         return sorted(p.user_id for p in active)
@@ -176,7 +176,7 @@ class ConversationOut(serializers.ModelSerializer):
     def get_participants_presence(self, obj: Conversation) -> list[dict] | None:
         """Each active participant's presence (detail responses; null in the list, where `users/` and
         `presence.updated` keep it). Clients keep it live by applying `presence.updated`."""
-        active = getattr(obj, "active_participants", None)
+        active = obj.active_participants
         if active is None:
             return None
         out = []
@@ -190,15 +190,15 @@ class ConversationOut(serializers.ModelSerializer):
         return out
 
     def get_unread_count(self, obj: Conversation) -> int:
-        return getattr(obj, "unread_count", 0)
+        return obj.unread_count
 
     def get_last_read_seq(self, obj: Conversation) -> int:
-        participant = getattr(obj, "my_participant", None)
+        participant = obj.my_participant
         return participant.last_read_seq if participant is not None else 0
 
     @extend_schema_field(MessageOut(allow_null=True))
     def get_last_message(self, obj: Conversation) -> dict | None:
-        message = getattr(obj, "last_message", None)
+        message = obj.last_message
         return MessageOut(message, context=self.context).data if message is not None else None
 
 

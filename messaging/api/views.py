@@ -5,7 +5,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -26,24 +25,25 @@ from messaging.api.serializers import (
 )
 from virtual_office.api import MAX_ID, errors
 from virtual_office.errors import NotFound
+from virtual_office.tenancy import AuthenticatedRequest
 
 ERRORS = errors(400, 401, 403, 404, 409)
 SEQ = {"type": "integer", "minimum": 0, "maximum": MAX_ID}  # a seq or rev: 0 before the first message
 
 
-def _conversation_out(request: Request, conversation) -> dict:
+def _conversation_out(request: AuthenticatedRequest, conversation) -> dict:
     conversation = selectors.conversation_detail(user=request.user, conversation=conversation)
     return ConversationOut(conversation, context={"user": request.user}).data
 
 
 class ConversationListView(APIView):
     @extend_schema(responses={200: ConversationOut(many=True), **errors(401)})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         conversations = selectors.conversation_list(user=request.user)
         return Response(ConversationOut(conversations, many=True, context={"user": request.user}).data)
 
     @extend_schema(request=GroupIn, responses={201: ConversationOut, **ERRORS})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = GroupIn(data=request.data)
         data.is_valid(raise_exception=True)
         conversation = services.group_create(
@@ -57,7 +57,7 @@ class ConversationListView(APIView):
 
 class DirectConversationView(APIView):
     @extend_schema(request=DirectIn, responses={200: ConversationOut, 201: ConversationOut, **ERRORS})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = DirectIn(data=request.data)
         data.is_valid(raise_exception=True)
         conversation, created = services.direct_get_or_create(actor=request.user, other_id=data.validated_data["user"])
@@ -69,12 +69,12 @@ class DirectConversationView(APIView):
 
 class ConversationDetailView(APIView):
     @extend_schema(responses={200: ConversationOut, **errors(401, 404)})
-    def get(self, request: Request, conversation_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, conversation_id: int) -> Response:
         conversation = permissions.access_conversation(request.user, conversation_id)
         return Response(_conversation_out(request, conversation))
 
     @extend_schema(request=ConversationPatchIn, responses={200: ConversationOut, **ERRORS})
-    def patch(self, request: Request, conversation_id: int) -> Response:
+    def patch(self, request: AuthenticatedRequest, conversation_id: int) -> Response:
         conversation = permissions.access_conversation(request.user, conversation_id)
         data = ConversationPatchIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -103,7 +103,7 @@ class MessageListView(APIView):
         ],
         responses={200: MessageOut(many=True), **errors(400, 401, 404)},
     )
-    def get(self, request: Request, conversation_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, conversation_id: int) -> Response:
         conversation = permissions.access_conversation(request.user, conversation_id)
         messages = selectors.message_list(
             conversation=conversation,
@@ -117,7 +117,7 @@ class MessageListView(APIView):
         request={"application/json": MessageTextIn, "multipart/form-data": MessageIn},
         responses={201: MessageOut, 200: MessageOut, **ERRORS, **errors(413, 415)},
     )
-    def post(self, request: Request, conversation_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, conversation_id: int) -> Response:
         conversation = permissions.access_conversation(request.user, conversation_id, write=True)
         data = MessageIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -141,7 +141,7 @@ class ChangesView(APIView):
         parameters=[OpenApiParameter("since_rev", SEQ, description="return messages whose rev is greater")],
         responses={200: ChangesOut, **errors(400, 401, 404)},
     )
-    def get(self, request: Request, conversation_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, conversation_id: int) -> Response:
         conversation = permissions.access_conversation(request.user, conversation_id)
         rev = type(conversation).objects.values_list("rev", flat=True).get(pk=conversation.pk)
         messages = selectors.message_changes(conversation=conversation, since_rev=request.query_params.get("since_rev"))
@@ -157,7 +157,7 @@ class ChangesView(APIView):
 
 class ReadView(APIView):
     @extend_schema(request=ReadIn, responses={200: ConversationOut, **ERRORS})
-    def post(self, request: Request, conversation_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, conversation_id: int) -> Response:
         conversation = permissions.access_conversation(request.user, conversation_id)
         data = ReadIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -168,7 +168,7 @@ class ReadView(APIView):
 
 class MessageDetailView(APIView):
     @extend_schema(request=MessageEditIn, responses={200: MessageOut, **ERRORS})
-    def patch(self, request: Request, message_id: int) -> Response:
+    def patch(self, request: AuthenticatedRequest, message_id: int) -> Response:
         message = permissions.access_message(request.user, message_id)
         permissions.check_can_edit(request.user, message)
         data = MessageEditIn(data=request.data)
@@ -178,7 +178,7 @@ class MessageDetailView(APIView):
         return Response(message_data(message, request.user))
 
     @extend_schema(responses={204: None, **errors(401, 403, 404)})
-    def delete(self, request: Request, message_id: int) -> Response:
+    def delete(self, request: AuthenticatedRequest, message_id: int) -> Response:
         message = permissions.access_message(request.user, message_id, moderate=True)
         permissions.check_can_delete(request.user, message)
         services.message_delete(actor=request.user, message=message)
@@ -187,7 +187,7 @@ class MessageDetailView(APIView):
 
 class ReactionListView(APIView):
     @extend_schema(request=ReactionIn, responses={200: MessageOut, **ERRORS})
-    def post(self, request: Request, message_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, message_id: int) -> Response:
         message = permissions.access_message(request.user, message_id)
         data = ReactionIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -203,7 +203,7 @@ class ReactionDetailView(APIView):
         ],
         responses={200: MessageOut, **ERRORS},
     )
-    def delete(self, request: Request, message_id: int, emoji: str) -> Response:
+    def delete(self, request: AuthenticatedRequest, message_id: int, emoji: str) -> Response:
         message = permissions.access_message(request.user, message_id)
         services.reaction_remove(actor=request.user, message=message, emoji=emoji)
         message = selectors.message_queryset().get(pk=message.pk)
@@ -235,7 +235,7 @@ class AttachmentDownloadView(APIView):
             **errors(401, 404),
         }
     )
-    def get(self, request: Request, attachment_id: int) -> FileResponse:
+    def get(self, request: AuthenticatedRequest, attachment_id: int) -> FileResponse:
         attachment = permissions.access_attachment(request.user, attachment_id)
         try:
             handle = attachment.file.open("rb")

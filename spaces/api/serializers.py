@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from spaces.models import Meeting, Space
+from spaces.selectors import LoadedSpace
 from virtual_office.api import IdField
 
 
@@ -26,13 +27,13 @@ class SpaceOut(serializers.ModelSerializer):
 
     # occupant_ids, open_meetings and room_conversation_id are loaded once by spaces.selectors
     # (space_list / space_get), which every caller uses.
-    def get_occupants(self, obj: Space) -> list[int]:
+    def get_occupants(self, obj: LoadedSpace) -> list[int]:
         return obj.occupant_ids
 
-    def get_meeting(self, obj: Space) -> dict | None:
+    def get_meeting(self, obj: LoadedSpace) -> dict | None:
         return MeetingOut(obj.open_meetings[0]).data if obj.open_meetings else None
 
-    def get_conversation(self, obj: Space) -> int | None:
+    def get_conversation(self, obj: LoadedSpace) -> int | None:
         return obj.room_conversation_id
 
 

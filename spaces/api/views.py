@@ -2,7 +2,6 @@
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -18,6 +17,7 @@ from spaces.models import Space
 from spaces.permissions import IsCompanyAdminOrReadOnly, access_space, can_read_room
 from virtual_office.api import errors
 from virtual_office.errors import Conflict, Forbidden, NotFound
+from virtual_office.tenancy import AuthenticatedRequest
 
 ERRORS = errors(400, 401, 403, 404, 409)
 
@@ -26,11 +26,11 @@ class SpaceListView(APIView):
     permission_classes = [IsCompanyAdminOrReadOnly]
 
     @extend_schema(responses={200: SpaceOut(many=True), **errors(401)})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         return Response(SpaceOut(selectors.space_list(user=request.user), many=True).data)
 
     @extend_schema(request=SpaceIn, responses={201: SpaceOut, **ERRORS})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = SpaceIn(data=request.data)
         data.is_valid(raise_exception=True)
         space = services.space_create(actor=request.user, data=data.validated_data)
@@ -42,12 +42,12 @@ class SpaceDetailView(APIView):
     # is a 404 for everyone (a permission class would answer 403 first and confirm it exists).
 
     @extend_schema(responses={200: SpaceOut, **errors(401, 404)})
-    def get(self, request: Request, space_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, space_id: int) -> Response:
         space = access_space(request.user, space_id)
         return Response(SpaceOut(selectors.space_get(space_id=space.id)).data)
 
     @extend_schema(request=SpaceIn, responses={200: SpaceOut, **ERRORS})
-    def patch(self, request: Request, space_id: int) -> Response:
+    def patch(self, request: AuthenticatedRequest, space_id: int) -> Response:
         space = access_space(request.user, space_id, manage=True)
         data = SpaceIn(space, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
@@ -55,7 +55,7 @@ class SpaceDetailView(APIView):
         return Response(SpaceOut(selectors.space_get(space_id=space.id)).data)
 
     @extend_schema(responses={204: None, **errors(401, 403, 404)})
-    def delete(self, request: Request, space_id: int) -> Response:
+    def delete(self, request: AuthenticatedRequest, space_id: int) -> Response:
         space = access_space(request.user, space_id, manage=True)
         services.space_delete(actor=request.user, space=space)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -63,7 +63,7 @@ class SpaceDetailView(APIView):
 
 class SpaceEnterView(APIView):
     @extend_schema(request=None, responses={200: PresenceOut, **errors(401, 404, 409)})
-    def post(self, request: Request, space_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, space_id: int) -> Response:
         space = access_space(request.user, space_id)
         presence = services.space_enter(actor=request.user, space=space)
         return Response(PresenceOut(presence).data)
@@ -71,7 +71,7 @@ class SpaceEnterView(APIView):
 
 class SpaceLeaveView(APIView):
     @extend_schema(request=None, responses={200: PresenceOut, **errors(401, 404, 409)})
-    def post(self, request: Request, space_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, space_id: int) -> Response:
         space = access_space(request.user, space_id)
         if presence_get(user=request.user).current_space_id != space.id:
             raise Conflict("not_in_space", f"You are not in {space.name}.")
@@ -83,7 +83,7 @@ class SpaceRemoveView(APIView):
     """A company admin takes someone out of a space (the room notes "... was removed by ...")."""
 
     @extend_schema(request=RemoveIn, responses={200: PresenceOut, **ERRORS})
-    def post(self, request: Request, space_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, space_id: int) -> Response:
         space = access_space(request.user, space_id)
         data = RemoveIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -96,7 +96,7 @@ class SpaceRemoveView(APIView):
 
 class SpaceConversationView(APIView):
     @extend_schema(responses={200: ConversationOut, **errors(401, 404)})
-    def get(self, request: Request, space_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, space_id: int) -> Response:
         space = access_space(request.user, space_id)
         if not can_read_room(request.user, space):
             raise NotFound("No such space.")
@@ -108,7 +108,7 @@ class SpaceConversationView(APIView):
 
 class SpaceMeetingView(APIView):
     @extend_schema(request=MeetingIn, responses={201: MeetingOut, **ERRORS})
-    def post(self, request: Request, space_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, space_id: int) -> Response:
         space = access_space(request.user, space_id)
         data = MeetingIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -117,14 +117,14 @@ class SpaceMeetingView(APIView):
         return Response(MeetingOut(meeting).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={200: MeetingOut, **errors(401, 403, 404, 409)})
-    def delete(self, request: Request, space_id: int) -> Response:
+    def delete(self, request: AuthenticatedRequest, space_id: int) -> Response:
         space = access_space(request.user, space_id)
         _check_may_run_meeting(request, space)
         meeting = services.meeting_end(actor=request.user, space=space)
         return Response(MeetingOut(meeting).data)
 
 
-def _check_may_run_meeting(request: Request, space: Space) -> None:
+def _check_may_run_meeting(request: AuthenticatedRequest, space: Space) -> None:
     if request.user.is_company_admin:
         return
     if presence_get(user=request.user).current_space_id != space.id:

@@ -69,24 +69,29 @@ class Batch:
 _batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Callable, Batch]] = weakref.WeakKeyDictionary()
 
 
-def batched(fn: Callable[[list[Any]], list[Any]]) -> Callable[[Any], Any]:
-    """Decorate `fn(items) -> results`; the decorated function takes one item and is awaited (one
-    `Batch` per event loop, so per server process)."""
+class Batched:
+    """A `batched` function: awaited with one item, it runs `many(items)` with the items of the calls
+    made at once (one `Batch` per event loop, so per server process)."""
 
-    async def one(item: Any) -> Any:
+    def __init__(self, many: Callable[[list[Any]], list[Any]]) -> None:
+        self.many = many
+        self.__name__ = many.__name__
+        self.__doc__ = many.__doc__
+
+    async def __call__(self, item: Any) -> Any:
         per_loop = _batches.setdefault(asyncio.get_running_loop(), {})
-        batch = per_loop.get(fn)
+        batch = per_loop.get(self.many)
         if batch is None:
-            batch = per_loop[fn] = Batch(fn)
+            batch = per_loop[self.many] = Batch(self.many)
         return await batch(item)
 
-    one.many = fn  # type: ignore[attr-defined]
-    one.__name__ = fn.__name__
-    one.__doc__ = fn.__doc__
-    return one
+
+def batched(fn: Callable[[list[Any]], list[Any]]) -> Batched:
+    """Decorate `fn(items) -> results`; the decorated function takes one item and is awaited."""
+    return Batched(fn)
 
 
 def batch_stats(fn: Callable) -> Batch | None:
     """The running loop's `Batch` of a `batched` function (tests: how many calls it took)."""
-    target = getattr(fn, "many", fn)
+    target = fn.many if isinstance(fn, Batched) else fn
     return _batches.get(asyncio.get_running_loop(), {}).get(target)

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 
         auth_token: str  # the API token that authenticated the socket (TokenAuthMiddleware)
         server_send: Callable[[dict[str, Any]], Awaitable[None]]  # the server's own `send` (ServerSendMiddleware)
+        open_slot_release: Callable[[], None]  # frees the socket's opening slot (OpenGate)
 
 logger = logging.getLogger(__name__)
 

@@ -37,7 +37,8 @@ from typing import TYPE_CHECKING
 
 import orjson
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
+from channels.layers import BaseChannelLayer, get_channel_layer
+from django.core.exceptions import ImproperlyConfigured
 
 from virtual_office.errors import is_unavailable
 from virtual_office.realtime import registry
@@ -54,9 +55,12 @@ class Hub:
     """One per server process (per event loop): joins groups on behalf of local sockets and fans out."""
 
     def __init__(self) -> None:
-        self.layer = get_channel_layer()
+        layer = get_channel_layer()
+        if layer is None:
+            raise ImproperlyConfigured("The hub needs a channel layer: CHANNEL_LAYERS has no default.")
+        self.layer: BaseChannelLayer = layer
         self.server_id = uuid.uuid4().hex
-        self.channel: str | None = None
+        self.channel = ""  # the hub's own channel on the layer, named by start()
         self.members: dict[str, set[OfficeConsumer]] = {}
         self.consumers: set[OfficeConsumer] = set()
         self._joining: dict[str, asyncio.Future] = {}
@@ -236,9 +240,9 @@ class Hub:
                 logger.exception("hub dispatch failed for %s", message.get("group"))
 
     async def dispatch(self, message: dict) -> None:
-        group = message.get("group")
-        members = self.members.get(group)
-        if not members:
+        group: str | None = message.get("group")
+        members = self.members.get(group) if group is not None else None
+        if group is None or not members:
             return
         control = message.get("control")
         if control is not None:

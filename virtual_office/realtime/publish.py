@@ -42,16 +42,25 @@ def send_event_on_commit(
         message["watchers_only"] = True
     if control is not None:
         message["control"] = control
+    # A bound method, not the object: Django names a callback that fails by its __qualname__.
+    transaction.on_commit(_CommitSend(group, message, event, once).send, robust=True)
 
-    def send() -> None:
-        built = event() if callable(event) else event
+
+class _CommitSend:
+    """One event of `send_event_on_commit`, sent by `send` at commit. `_already_pending` finds the
+    pending ones of a transaction by their `once` among its commit callbacks."""
+
+    def __init__(
+        self, group: str, message: dict[str, Any], event: dict | Callable[[], dict | None] | None, once: str | None
+    ) -> None:
+        self.group, self.message, self.event, self.once = group, message, event, once
+
+    def send(self) -> None:
+        built = self.event() if callable(self.event) else self.event
         if built is not None:
-            message["event"] = built
-        if "event" in message or "control" in message:
-            send_now(group, message)
-
-    send.once = once
-    transaction.on_commit(send, robust=True)
+            self.message["event"] = built
+        if "event" in self.message or "control" in self.message:
+            send_now(self.group, self.message)
 
 
 class _CommitMemo:
@@ -77,7 +86,7 @@ def commit_memo(key: str, build: Callable[[], Any]) -> Callable[[], Any]:
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
         return build
-    store = getattr(connection, "_vo_commit_memos", None)
+    store: tuple[list[Any], dict[str, _CommitMemo]] | None = getattr(connection, "_vo_commit_memos", None)
     if store is None or store[0] is not connection.run_on_commit:
         store = (connection.run_on_commit, {})
         connection._vo_commit_memos = store
@@ -95,7 +104,8 @@ def _already_pending(once: str) -> bool:
     would have."""
     connection = transaction.get_connection()
     return connection.in_atomic_block and any(
-        getattr(func, "once", None) == once for _, func, _ in connection.run_on_commit
+        isinstance(sender := getattr(func, "__self__", None), _CommitSend) and sender.once == once
+        for _, func, _ in connection.run_on_commit
     )
 
 
@@ -104,7 +114,7 @@ def send_now(group: str, message: dict) -> None:
     server's event loop (a socket action or a request, via `sync_to_async`), else through the layer."""
     loop = _calling_event_loop()
     hub = hub_for_loop(loop) if loop is not None else None
-    if hub is not None and hub.running:
+    if loop is not None and hub is not None and hub.running:
         loop.call_soon_threadsafe(hub.publish, group, message)
         return
     layer = get_channel_layer()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 Handler = Callable[["OfficeConsumer", dict], Awaitable[Any]]
 SocketHook = Callable[["OfficeConsumer"], Awaitable[None]]
 ControlHook = Callable[["OfficeConsumer", dict], Awaitable[None]]
-HubHook = Callable[["Hub"], Awaitable[None]]
+HubHook = Callable[["Hub"], Coroutine[Any, Any, None]]  # an async def: the hub runs it as a task
 Replay = Callable[[int, int], list[dict]]
 
 

@@ -173,6 +173,7 @@ class Command(BaseCommand):
             return
         owner = members[0]
         new = False
+        conversation: Conversation | None
         if plan.kind == "direct":
             conversation, new = messaging_services.direct_get_or_create(actor=owner, other_id=members[1].id)
         else:
@@ -225,9 +226,9 @@ class Command(BaseCommand):
                     created_at=now - spacing * (len(created_ids) - position)
                 )
 
-        for key, index, member, emoji in demo_office.REACTIONS:
-            if key == plan.key and index < len(sent) and member < len(members):
-                messaging_services.reaction_add(actor=members[member], message=sent[index], emoji=emoji)
+        for key, index, reactor, emoji in demo_office.REACTIONS:
+            if key == plan.key and index < len(sent) and reactor < len(members):
+                messaging_services.reaction_add(actor=members[reactor], message=sent[index], emoji=emoji)
 
         # Everyone has read the history except the conversation's owner, who has read up to their
         # own last message, so a demo login shows unread badges. Read markers only move forward.
