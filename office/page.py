@@ -111,7 +111,8 @@ def office_context(user: User) -> dict:
     people = [_floor_person(person) for person in users]
     by_id = {person.user.id: person for person in people}
     floor = [_floor_space(space, me, by_id) for space in spaces]
-    wanderers = [p for p in people if p.office_space is None]
+    # "Around the office": people online and in no space (and me, whose socket is only opening).
+    wanderers = [p for p in people if p.office_space is None and (p.office_status != Presence.OFFLINE or p.id == me.id)]
     floor_width = max([s.x + s.w for s in spaces] + [600]) + 24
     floor_height = max([s.y + s.h for s in spaces] + [360]) + 24
     my_status = me.presence.status if getattr(me, "presence", None) is not None else Presence.Status.ONLINE

@@ -160,7 +160,7 @@ export class Floor {
       element.classList.toggle("is-full", space ? count >= space.capacity : false);
       element.classList.toggle("is-empty", count === 0);
     }
-    const wanderers = [...this.office.people.values()].filter((p) => p.current_space == null).length;
+    const wanderers = [...this.office.people.values()].filter((p) => this.isAround(p)).length;
     document.getElementById("wanderer-count").textContent = wanderers;
     document.getElementById("wanderers-empty").hidden = wanderers > 0;
   }
@@ -216,6 +216,17 @@ export class Floor {
     return item;
   }
 
+  /** "Around the office" lists the people online and in no space (and me, who has the page open). */
+  isAround(person) {
+    return person.current_space == null && (person.status !== "offline" || person.id === this.office.me.id);
+  }
+
+  /** Where a person's avatar is drawn: a space's id, "around" (the side list), or null (nowhere). */
+  placeOf(person) {
+    if (person.current_space != null) return person.current_space;
+    return this.isAround(person) ? "around" : null;
+  }
+
   moveAvatar(person) {
     for (const old of this.root.querySelectorAll(`.occupants .avatar[data-user="${person.id}"]`)) old.remove();
     for (const old of this.wanderers.querySelectorAll(`.person[data-person="${person.id}"]`)) old.remove();
@@ -224,6 +235,7 @@ export class Floor {
       space.querySelector("[data-role=occupants]").append(this.avatarFor(person));
       return;
     }
+    if (!this.isAround(person)) return; // offline and in no space: not drawn
     // Not in a space: the side list, ordered by name.
     const row = this.personRow(person);
     const after = [...this.wanderers.children].find((item) => {
@@ -240,11 +252,12 @@ export class Floor {
       return;
     }
     if (live) person.stamp = performance.now();
-    const moved = person.current_space !== data.current_space;
+    const was = this.placeOf(person);
     person.status = data.status;
     person.current_space = data.current_space;
     person.last_seen = data.last_seen;
-    if (moved) {
+    // Moving between spaces, or coming online or going offline outside one, redraws the avatar.
+    if (this.placeOf(person) !== was) {
       this.moveAvatar(person);
       this.refreshCounts();
     } else {

@@ -65,3 +65,24 @@ def test_the_admin_and_the_site_have_a_favicon(browser, live_server_url, alice):
     assert failed == []
     context.close()
     assert [e for e in errors if "/ws/" not in e] == []
+
+
+def test_around_the_office_lists_only_people_online(open_office, alice, bob, carol):
+    """Bob never opened the office: he is not "around". Carol is, until she closes her page."""
+    a = open_office(alice)
+    c = open_office(carol)
+    around = a.page.locator("#wanderers")
+    expect(around.locator(f'.person[data-person="{carol.id}"]')).to_be_visible()
+    expect(around.locator(f'.person[data-person="{alice.id}"]')).to_be_visible()
+    expect(around.locator(f'.person[data-person="{bob.id}"]')).to_have_count(0)
+    expect(a.page.locator("#wanderer-count")).to_have_text("2")
+    # Carol closes her tab: once the server's grace period is over she is offline, and gone from the list.
+    c.context.close()
+    expect(around.locator(f'.person[data-person="{carol.id}"]')).to_have_count(0, timeout=20_000)
+    expect(a.page.locator("#wanderer-count")).to_have_text("1")
+    # Bob opens the office: he appears, in name order, for Alice.
+    open_office(bob)
+    expect(around.locator(".person-name")).to_have_text(["Alice Archer", "Bob Baker"])
+    a.page.reload()
+    a.wait_connected()
+    expect(around.locator(".person-name")).to_have_text(["Alice Archer", "Bob Baker"])
