@@ -143,13 +143,19 @@ export class MessageActions {
 
   confirmDelete(button, message) {
     if (button.dataset.confirm !== "1") {
+      // The first click asks (the icon gains a "Delete?"), a second within 4 s deletes.
       button.dataset.confirm = "1";
-      button.textContent = "Delete?";
+      const ask = document.createElement("span");
+      ask.className = "confirm-label";
+      ask.textContent = "Delete?";
+      button.append(ask);
+      button.setAttribute("aria-label", "Delete? Press again to delete");
       button.classList.add("is-confirming");
       setTimeout(() => {
         if (button.isConnected) {
           button.dataset.confirm = "";
-          button.textContent = "Delete";
+          ask.remove();
+          button.setAttribute("aria-label", "Delete");
           button.classList.remove("is-confirming");
         }
       }, 4000);

@@ -86,3 +86,70 @@ def test_around_the_office_lists_only_people_online(open_office, alice, bob, car
     a.page.reload()
     a.wait_connected()
     expect(around.locator(".person-name")).to_have_text(["Alice Archer", "Bob Baker"])
+
+
+def room_panel(office):
+    return office.page.locator("#room-slot .panel")
+
+
+def enter(office, space) -> None:
+    office.page.locator(f'.space[data-space="{space.id}"] [data-role=enter]').click()
+    expect(room_panel(office).locator(".history-status")).not_to_have_text("")
+
+
+def send(office, text: str, panel=None) -> None:
+    box = (panel if panel is not None else room_panel(office)).locator("textarea[data-role=input]")
+    box.fill(text)
+    box.press("Enter")
+
+
+def boxes_overlap(a: dict, b: dict) -> bool:
+    return not (
+        a["x"] + a["width"] <= b["x"] or b["x"] + b["width"] <= a["x"]
+        or a["y"] + a["height"] <= b["y"] or b["y"] + b["height"] <= a["y"]
+    )
+
+
+def test_long_links_wrap_and_the_hover_toolbar_leaves_the_time_visible(open_office, alice, bob, lounge):
+    a = open_office(alice)
+    b = open_office(bob)
+    enter(a, lounge)
+    enter(b, lounge)
+    url = "https://docs.example.com/" + "very-long-path-segment/" * 20 + "?q=" + "x" * 120
+    name = "quarterly-report-" + "draft" * 30 + ".txt"
+    attachment = {"name": name, "mimeType": "text/plain", "buffer": b"hi"}
+    room_panel(a).locator("input[type=file]").set_input_files([attachment])
+    send(a, f"the spec: {url} (see section 4)")
+    for office in (a, b):
+        message = room_panel(office).locator(".message:not(.system)", has=office.page.locator(f'a[href="{url}"]'))
+        expect(message).to_have_count(1)
+        expect(message.locator(".message-attachments a", has_text="quarterly-report")).to_be_visible()
+        scroller = room_panel(office).locator("[data-role=scroller]")
+        # Nothing sticks out: the link and the file name wrap inside the panel; neither the panel
+        # nor the page scrolls sideways.
+        assert scroller.evaluate("el => el.scrollWidth <= el.clientWidth")
+        right = scroller.bounding_box()["x"] + scroller.bounding_box()["width"] + 0.5
+        for part in (message.locator(f'a[href="{url}"]'), message.locator(".message-attachments a")):
+            box = part.bounding_box()
+            assert box["x"] + box["width"] <= right
+        assert message.locator(f'a[href="{url}"]').bounding_box()["height"] > 40  # on several lines
+        assert office.page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+
+    # Hovering my message shows all its actions (react, reply, edit, delete); its time stays readable.
+    mine = room_panel(a).locator(".message:not(.system)", has=a.page.locator(f'a[href="{url}"]'))
+    send(a, "ok")
+    ok = a.page.locator(".message-body", has_text=re.compile("^ok$"))
+    second = room_panel(a).locator(".message:not(.system)", has=ok)
+    expect(second).to_have_count(1)
+    for width in (1280, 1000, 600):
+        a.page.set_viewport_size({"width": width, "height": 860})
+        for message in (mine, second):  # the second of a run shows its time only on hover
+            message.hover()
+            toolbar = message.locator(".message-actions")
+            expect(toolbar.locator("[data-act=delete]")).to_be_visible()
+            time = message.locator(".message-time")
+            expect(time).to_be_visible()
+            assert not boxes_overlap(toolbar.bounding_box(), time.bounding_box()), width
+            author = message.locator(".message-author")
+            if author.is_visible():
+                assert not boxes_overlap(toolbar.bounding_box(), author.bounding_box()), width
