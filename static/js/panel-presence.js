@@ -53,25 +53,31 @@ export class PanelPresence {
     this.watchers = (watchers || []).filter((id) => id !== this.office.me.id);
     const container = this.parts.watchers;
     container.replaceChildren();
-    if (!this.watchers.length) return;
-    const label = document.createElementNS(SVG, "svg");
-    label.setAttribute("class", "watchers-label icon");
-    label.setAttribute("viewBox", "0 0 24 24");
-    label.setAttribute("width", "16");
-    label.setAttribute("height", "16");
-    label.setAttribute("aria-hidden", "true");
+    // The label always says who is here now: nobody (no label at all), or everyone by name.
+    container.hidden = !this.watchers.length;
+    if (!this.watchers.length) {
+      container.removeAttribute("title");
+      container.removeAttribute("aria-label");
+      container.removeAttribute("role");
+      return;
+    }
+    const eyeIcon = document.createElementNS(SVG, "svg");
+    eyeIcon.setAttribute("class", "watchers-label icon");
+    eyeIcon.setAttribute("viewBox", "0 0 24 24");
+    eyeIcon.setAttribute("width", "16");
+    eyeIcon.setAttribute("height", "16");
+    eyeIcon.setAttribute("aria-hidden", "true");
     const eye = document.createElementNS(SVG, "path");
     eye.setAttribute("d", "M1 12s4-8 11-8 11 8 11 8-4 8-11 8-11-8-11-8zm11 3a3 3 0 1 0 0-6 3 3 0 0 0 0 6z");
     eye.setAttribute("fill", "none");
     eye.setAttribute("stroke", "currentColor");
     eye.setAttribute("stroke-width", "2");
-    label.append(eye);
-    container.append(label);
-    const names = [];
+    eyeIcon.append(eye);
+    container.append(eyeIcon);
+    const names = this.watchers.map((id) => this.office.people.get(id)?.name || "someone");
     for (const id of this.watchers.slice(0, 4)) {
       const person = this.office.people.get(id);
       if (!person) continue;
-      names.push(person.name);
       const chip = document.createElement("span");
       chip.className = "avatar avatar-static avatar-tiny";
       chip.title = `${person.name} is here`;
@@ -79,8 +85,11 @@ export class PanelPresence {
       paintAvatar(chip, person);
       container.append(chip);
     }
-    container.title = `Here now: ${names.join(", ")}`;
-    container.setAttribute("aria-label", `Here now: ${names.join(", ")}`);
+    const label = `Here now: ${names.join(", ")}`;
+    container.title = label;
+    // One picture with one name for screen readers: the chips inside are its drawing.
+    container.setAttribute("role", "img");
+    container.setAttribute("aria-label", label);
   }
 
   // -- typing ------------------------------------------------------------------------------------

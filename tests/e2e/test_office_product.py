@@ -153,3 +153,24 @@ def test_long_links_wrap_and_the_hover_toolbar_leaves_the_time_visible(open_offi
             author = message.locator(".message-author")
             if author.is_visible():
                 assert not boxes_overlap(toolbar.bounding_box(), author.bounding_box()), width
+
+
+def test_who_is_here_now_stays_current(open_office, alice, bob, carol, lounge):
+    a = open_office(alice)
+    b = open_office(bob)
+    c = open_office(carol)
+    enter(a, lounge)
+    enter(b, lounge)
+    watchers = room_panel(a).locator("[data-role=watchers]")
+    expect(room_panel(a).get_by_role("img", name="Here now: Bob Baker", exact=True)).to_be_visible()
+    enter(c, lounge)
+    expect(watchers).to_have_attribute("aria-label", re.compile(r"^Here now: (Bob Baker, Carol Clark|Carol Clark, Bob Baker)$"))
+    expect(watchers).to_have_attribute("title", watchers.get_attribute("aria-label"))
+    # Bob folds the room chat away: he no longer has it open.
+    room_panel(b).locator("[data-role=toggle]").click()
+    expect(room_panel(a).get_by_role("img", name="Here now: Carol Clark", exact=True)).to_be_visible()
+    # Carol walks out: nobody else has it open, and nothing claims otherwise.
+    room_panel(c).locator("[data-role=leave]").click()
+    expect(watchers).to_be_hidden()
+    expect(watchers).not_to_have_attribute("aria-label", re.compile("."))
+    expect(room_panel(a).get_by_role("img", name=re.compile("Here now"))).to_have_count(0)
