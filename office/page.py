@@ -7,6 +7,7 @@ disabled) always follow the server's current view of both people's presence.
 
 from __future__ import annotations
 
+import mimetypes
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -44,6 +45,19 @@ def _current_space(user: User) -> int | None:
 def _invitations_url() -> str | None:
     """Calls and teleports come from their own module; the page loads it only where it exists."""
     return static(INVITATIONS_MODULE) if finders.find(INVITATIONS_MODULE) else None
+
+
+def attachment_rules() -> dict[str, object]:
+    """What the composer checks before it uploads anything (messaging.services checks the same
+    settings again): the most files per message, the largest file, and the allowed types, each with
+    the file name extensions that imply it and a short label to name it to people."""
+    types: list[dict[str, object]] = []
+    for content_type in settings.ATTACHMENT_ALLOWED_TYPES:
+        primary = mimetypes.guess_extension(content_type) or ""
+        extensions = sorted({primary, *mimetypes.guess_all_extensions(content_type)} - {""})
+        label = primary.lstrip(".").upper() or content_type
+        types.append({"type": content_type, "extensions": extensions, "label": label})
+    return {"max_bytes": settings.ATTACHMENT_MAX_BYTES, "max_count": settings.ATTACHMENT_MAX_COUNT, "types": types}
 
 
 class _DrawnThrough:
@@ -122,6 +136,7 @@ def office_context(user: User) -> dict:
         "spaces": SpaceOut(spaces, many=True).data,
         "enterable": [s.space.id for s in floor if s.may_enter],
         "ice_servers": settings.WEBRTC_ICE_SERVERS,
+        "attachments": attachment_rules(),
         "urls": {
             "api": "/api/v1/",
             "socket": "/ws/",

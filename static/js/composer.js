@@ -7,6 +7,7 @@
 // client_id); with files it is a multipart POST. A failed send stays, with Retry and Discard.
 
 import { api } from "./api.js";
+import { acceptAttribute, checkFiles, refusedForGood } from "./attachments.js";
 import { formatBytes, newClientId, snippet } from "./text.js";
 
 const TYPING_IDLE_MS = 3000;
@@ -39,10 +40,15 @@ export class Composer {
       this.autosize();
       this.onTyping();
     });
+    // Files the server would refuse are refused here, before any upload, saying what is allowed.
+    this.rules = this.office.data.attachments;
+    if (this.rules) p.files.accept = acceptAttribute(this.rules);
     p.files.addEventListener("change", () => {
-      this.files.push(...p.files.files);
+      const { accepted, refused } = checkFiles([...p.files.files], this.rules, { already: this.files.length });
+      this.files.push(...accepted);
       p.files.value = "";
       this.renderFiles();
+      this.showRefused(refused.map((refusal) => refusal.reason));
     });
     p.replyCancel.addEventListener("click", () => this.setReply(null));
   }
@@ -94,6 +100,12 @@ export class Composer {
     }
   }
 
+  showRefused(reasons) {
+    const note = this.parts.attachError;
+    note.textContent = reasons.join(" ");
+    note.hidden = !reasons.length;
+  }
+
   renderFiles() {
     const bar = this.parts.attachBar;
     bar.replaceChildren();
@@ -109,6 +121,7 @@ export class Composer {
       remove.addEventListener("click", () => {
         this.files.splice(index, 1);
         this.renderFiles();
+        this.parts.input.focus();
       });
       item.append(remove);
       bar.append(item);
@@ -139,6 +152,7 @@ export class Composer {
     this.autosize();
     this.files = [];
     this.renderFiles();
+    this.showRefused([]);
     this.setReply(null);
     this.stopTyping();
     this.panel.list.render(message);
@@ -173,7 +187,9 @@ export class Composer {
         current.state = "failed";
         current.error = error;
         const reason = error?.message;
-        const element = this.panel.list.render(current.message, { pendingState: "failed", reason });
+        // Files refused for their type or size would be refused again: no Retry, only Discard.
+        const retryable = !refusedForGood(error);
+        const element = this.panel.list.render(current.message, { pendingState: "failed", reason, retryable });
         element.title = error.message || "Not sent";
       },
     );
@@ -182,7 +198,7 @@ export class Composer {
   /** Retry a failed send: shown as sending again, then sent (the same client_id). */
   retry(clientId) {
     const entry = this.pending.get(clientId);
-    if (!entry) return;
+    if (!entry || refusedForGood(entry.error)) return;
     this.panel.list.render(entry.message);
     this.deliver(clientId);
   }

@@ -34,7 +34,7 @@ export class MessageList {
    * Draw `message` (a new <li>, or in place of its old one). A message without an id is pending:
    * `pendingState` "failed" shows it as not sent, with `reason`, Retry and Discard.
    */
-  render(message, { pendingState = null, reason = null } = {}) {
+  render(message, { pendingState = null, reason = null, retryable = true } = {}) {
     const key = message.id !== undefined ? `m${message.id}` : `c${message.client_id}`;
     const system = message.kind === "system";
     const template = document.getElementById(system ? "system-message-template" : "message-template");
@@ -52,7 +52,7 @@ export class MessageList {
       $("icon").textContent = SYSTEM_ICONS[event] || "•";
       $("body").textContent = message.body;
     } else {
-      this.fillUserMessage(element, message, $, pendingState, reason);
+      this.fillUserMessage(element, message, $, pendingState, reason, retryable);
     }
     if (!system && message.sender != null) element.dataset.sender = message.sender;
     if (message.created_at) element.dataset.created = message.created_at;
@@ -84,7 +84,7 @@ export class MessageList {
     element.classList.toggle("is-continued", continued);
   }
 
-  fillUserMessage(element, message, $, pendingState, reason) {
+  fillUserMessage(element, message, $, pendingState, reason, retryable) {
     const me = this.office.me.id;
     const sender = this.office.people.get(message.sender);
     const own = message.sender === me;
@@ -122,17 +122,20 @@ export class MessageList {
       const why = failed && reason;
       state.textContent = failed ? `Not sent${why ? `: ${why}` : "."}` : "Sending…";
       if (failed) {
-        const retry = document.createElement("button");
-        retry.type = "button";
-        retry.className = "link-btn";
-        retry.dataset.act = "retry";
-        retry.textContent = "Retry";
+        if (retryable) {
+          const retry = document.createElement("button");
+          retry.type = "button";
+          retry.className = "link-btn";
+          retry.dataset.act = "retry";
+          retry.textContent = "Retry";
+          state.append(" ", retry);
+        }
         const discard = document.createElement("button");
         discard.type = "button";
         discard.className = "link-btn";
         discard.dataset.act = "discard";
         discard.textContent = "Discard";
-        state.append(" ", retry, " ", discard);
+        state.append(" ", discard);
       }
     }
   }

@@ -46,7 +46,7 @@ export class Panel {
       toggle: $("toggle"), title: $("title"), kindIcon: $("kind-icon"), unread: $("unread"), watchers: $("watchers"),
       close: $("close"), leave: $("leave"), body: $("body"), scroller: $("scroller"), history: $("history"),
       list: $("list"), typing: $("typing"), replyBar: $("reply-bar"), replyName: $("reply-name"),
-      replySnippet: $("reply-snippet"), replyCancel: $("reply-cancel"), attachBar: $("attach-bar"),
+      replySnippet: $("reply-snippet"), replyCancel: $("reply-cancel"), attachBar: $("attach-bar"), attachError: $("attach-error"),
       composer: $("composer"), input: $("input"), files: $("files"), send: $("send"), meeting: $("meeting"),
       meetingForm: $("meeting-form"), meetingTitle: $("meeting-title"), meetingCancel: $("meeting-cancel"),
     };

@@ -164,7 +164,8 @@ def test_who_is_here_now_stays_current(open_office, alice, bob, carol, lounge):
     watchers = room_panel(a).locator("[data-role=watchers]")
     expect(room_panel(a).get_by_role("img", name="Here now: Bob Baker", exact=True)).to_be_visible()
     enter(c, lounge)
-    expect(watchers).to_have_attribute("aria-label", re.compile(r"^Here now: (Bob Baker, Carol Clark|Carol Clark, Bob Baker)$"))
+    both = re.compile(r"^Here now: (Bob Baker, Carol Clark|Carol Clark, Bob Baker)$")
+    expect(watchers).to_have_attribute("aria-label", both)
     expect(watchers).to_have_attribute("title", watchers.get_attribute("aria-label"))
     # Bob folds the room chat away: he no longer has it open.
     room_panel(b).locator("[data-role=toggle]").click()
@@ -174,3 +175,48 @@ def test_who_is_here_now_stays_current(open_office, alice, bob, carol, lounge):
     expect(watchers).to_be_hidden()
     expect(watchers).not_to_have_attribute("aria-label", re.compile("."))
     expect(room_panel(a).get_by_role("img", name=re.compile("Here now"))).to_have_count(0)
+
+
+def test_attachments_the_server_would_refuse_are_refused_before_uploading(open_office, alice, lounge):
+    from django.conf import settings
+
+    a = open_office(alice)
+    a.allow("415")  # the browser logs the one refusal the page cannot foresee (below)
+    enter(a, lounge)
+    uploads: list[str] = []
+    a.page.on("request", lambda r: r.method == "POST" and "/messages/" in r.url and uploads.append(r.url))
+    panel = room_panel(a)
+    picker = panel.locator("input[type=file]")
+    assert ".png" in picker.get_attribute("accept") and "application/pdf" in picker.get_attribute("accept")
+    allowed = "PNG, JPG, GIF, WEBP, PDF, TXT, CSV, ZIP or JSON"
+    assert len(settings.ATTACHMENT_ALLOWED_TYPES) == 9 and settings.ATTACHMENT_MAX_BYTES == 10 * 1024 * 1024
+
+    # A type that is not allowed: refused at once, saying what is, and never added.
+    picker.set_input_files([
+        {"name": "setup.exe", "mimeType": "application/x-msdownload", "buffer": b"MZ"},
+        {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"fine"},
+    ])
+    alert = panel.get_by_role("alert")
+    expect(alert).to_have_text(f"setup.exe can't be attached: only {allowed} files are allowed.")
+    expect(panel.locator("[data-role=attach-bar]")).to_contain_text("notes.txt")
+    expect(panel.locator("[data-role=attach-bar]")).not_to_contain_text("setup.exe")
+
+    # Too big: refused with both sizes.
+    big = b"%" * (10 * 1024 * 1024 + 200 * 1024)
+    picker.set_input_files([{"name": "scan.pdf", "mimeType": "application/pdf", "buffer": big}])
+    expect(alert).to_have_text("scan.pdf is too big (10.2 MB): files can be at most 10 MB.")
+    expect(panel.locator("[data-role=attach-bar] li")).to_have_count(1)
+    send(a, "with the notes")
+    expect(alert).to_be_hidden()
+    expect(panel.locator(".message-attachments a", has_text="notes.txt")).to_be_visible()
+    assert len(uploads) == 1
+
+    # One the server refuses for good (its name says HTML): not sent, and no Retry that would fail again.
+    picker.set_input_files([{"name": "page.html.txt.html", "mimeType": "text/plain", "buffer": b"<p>hi</p>"}])
+    send(a, "a page")
+    failed = panel.locator(".message.is-failed")
+    expect(failed.locator("[data-role=state]")).to_contain_text("Not sent: Files of type text/html cannot be attached.")
+    expect(failed.locator("[data-act=discard]")).to_be_visible()
+    expect(failed.locator("[data-act=retry]")).to_have_count(0)
+    failed.locator("[data-act=discard]").click()
+    expect(panel.locator(".message.is-failed")).to_have_count(0)

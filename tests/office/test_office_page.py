@@ -49,7 +49,7 @@ def test_a_person_of_no_company_gets_a_page_pointing_to_the_admin(db):
     assert "No office for this account" in html and 'href="/admin/"' not in html
 
 
-def test_office_renders_my_company_only(alice, bob, mallory, space, other_company):
+def test_office_renders_my_company_only(alice, bob, mallory, space, other_company, settings):
     SpaceFactory(company=other_company, name="Globex vault")
     space_services.space_enter(actor=bob, space=space)
     response = browser_for(alice).get("/")
@@ -69,6 +69,11 @@ def test_office_renders_my_company_only(alice, bob, mallory, space, other_compan
     assert {p["id"] for p in data["people"]} == {alice.id, bob.id}
     assert [s["id"] for s in data["spaces"]] == [space.id] and data["spaces"][0]["occupants"] == [bob.id]
     assert data["enterable"] == [space.id]
+    # The composer refuses, before uploading, what the server would refuse: the same settings.
+    rules = data["attachments"]
+    assert rules["max_bytes"] == settings.ATTACHMENT_MAX_BYTES and rules["max_count"] == settings.ATTACHMENT_MAX_COUNT
+    assert [t["type"] for t in rules["types"]] == settings.ATTACHMENT_ALLOWED_TYPES
+    assert {"type": "image/png", "extensions": [".png"], "label": "PNG"} in rules["types"]
     # No inline scripts or handlers: only the module file and the JSON data block.
     assert not re.search(r"<script(?![^>]*(type=\"module\" src=|type=\"application/json\"))", html)
     assert not re.search(r"\son[a-z]+=", html)
