@@ -1,5 +1,7 @@
-"""Reads of calls and teleport invitations: a person's history, and the check behind call.signal."""
+"""Reads of calls and teleport invitations: a person's history, who is in a call, and the check
+behind call.signal."""
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from django.db.models import Min, Q, QuerySet
@@ -54,3 +56,21 @@ def next_expiry() -> datetime | None:
         Teleport.objects.filter(state=Teleport.State.PENDING, expires_at__gt=now).aggregate(at=Min("expires_at"))["at"],
     ]
     return min((at for at in soonest if at is not None), default=None)
+
+
+def users_in_calls(*, user_ids: Iterable[int], now: datetime | None = None) -> set[int]:
+    """The people among `user_ids` with a call ringing (not yet expired) or in progress: they can
+    neither call nor be called (call_create refuses with `busy`; the avatar menu says why)."""
+    wanted = set(user_ids)
+    now = now if now is not None else timezone.now()
+    live = Call.objects.filter(Q(state=Call.State.ACCEPTED) | Q(state=Call.State.RINGING, expires_at__gt=now))
+    rows = live.filter(Q(caller_id__in=wanted) | Q(callee_id__in=wanted)).values_list("caller_id", "callee_id")
+    return {user_id for pair in rows for user_id in pair} & wanted
+
+
+def teleport_pending(*, inviter: User, invitee: User, now: datetime | None = None) -> bool:
+    """Whether `inviter` already invited `invitee` and is still waiting for an answer."""
+    now = now if now is not None else timezone.now()
+    return Teleport.objects.filter(
+        inviter=inviter, invitee=invitee, state=Teleport.State.PENDING, expires_at__gt=now
+    ).exists()

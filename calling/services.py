@@ -29,6 +29,7 @@ from django.utils import timezone
 from calling import domain
 from calling.models import Call, Teleport
 from calling.permissions import access_colleague
+from calling.selectors import teleport_pending, users_in_calls
 from messaging import services as messaging_services
 from presence.models import Presence
 from presence.services import presence_for
@@ -60,12 +61,7 @@ def _availability(presence: Presence | None, name: str, *, noun: str) -> None:
 
 def _busy_user_ids(user_ids: list[int], now: Any) -> set[int]:
     """People among user_ids with a call that is ringing (not yet expired) or in progress."""
-    live = Call.objects.filter(Q(state=Call.State.ACCEPTED) | Q(state=Call.State.RINGING, expires_at__gt=now))
-    rows = live.filter(Q(caller_id__in=user_ids) | Q(callee_id__in=user_ids)).values_list("caller_id", "callee_id")
-    busy: set[int] = set()
-    for caller_id, callee_id in rows:
-        busy.update({caller_id, callee_id})
-    return busy & set(user_ids)
+    return users_in_calls(user_ids=user_ids, now=now)
 
 
 # -- calls -------------------------------------------------------------------------------------
@@ -280,10 +276,7 @@ def teleport_create(*, actor: User, invitee_id: Any, space_id: Any = None) -> Te
         if not can_enter(invitee, space):
             raise Conflict("space_private", f"{space.name} is private and {invitee.name} may not enter it.")
         now = timezone.now()
-        pending = Teleport.objects.filter(
-            inviter=actor, invitee=invitee, state=Teleport.State.PENDING, expires_at__gt=now
-        ).exists()
-        if pending:
+        if teleport_pending(inviter=actor, invitee=invitee, now=now):
             raise Conflict("already_invited", f"You already invited {invitee.name}; wait for an answer.")
         teleport = Teleport.objects.create(
             company_id=company_id_of(actor),

@@ -1,8 +1,8 @@
 """The office page and its server-rendered partials (the avatar menu).
 
 The page is rendered once from the same selectors and serializers as the REST API; the socket keeps
-it live afterwards. The avatar menu is rendered per click, so the options it offers (and why some are
-disabled) always follow the server's current view of both people's presence.
+it live afterwards. The avatar menu is rendered per click, so the options it offers (and why the
+others are not offered) always follow the server's current view of both people's presence and calls.
 """
 
 from __future__ import annotations
@@ -18,10 +18,12 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.templatetags.static import static
 
+from calling.selectors import teleport_pending, users_in_calls
 from presence.api.serializers import UserOut
 from presence.models import Presence
 from presence.selectors import me_get, user_list
 from spaces.api.serializers import SpaceOut
+from spaces.models import Space
 from spaces.permissions import can_enter
 from spaces.selectors import LoadedSpace, space_list
 from virtual_office.models import User
@@ -170,25 +172,69 @@ class MenuOption:
 
 
 def avatar_menu_options(viewer: User, person: User) -> list[MenuOption]:
-    """What `viewer` may do with `person` right now, with a human reason for every refusal."""
+    """What `viewer` may do with `person` right now, with a human reason for every refusal: the same
+    rules the services apply (call_create, teleport_create), so what the menu offers works."""
     status = _status(person)
     first = person.name.split()[0] if person.name.split() else person.username
-    my_space = _current_space(viewer)
-    together = my_space is not None and _current_space(person) == my_space
-    unavailable = {
+    unreachable = {
         Presence.OFFLINE: f"{first} is offline",
-        Presence.Status.DND: f"{first} does not want to be disturbed",
-        Presence.Status.BUSY: f"{first} is busy",
+        Presence.Status.DND: f"{first} is on do not disturb",
     }.get(status, "")
-    with_you = f"{first} is already with you" if together else ""
-    call_reason = unavailable or with_you
-    invite_reason = unavailable or with_you or ("" if my_space is not None else "You are not in a space")
+    # Busy people are still called (their call rings quietly) and invited; someone in a call is not.
+    in_calls = users_in_calls(user_ids=[viewer.id, person.id])
+    call_reason = (
+        unreachable
+        or ("You are already in a call" if viewer.id in in_calls else "")
+        or (f"{first} is in a call" if person.id in in_calls else "")
+    )
     return [
         MenuOption("message", "Send message"),
         MenuOption("voice", "Voice call", call_reason),
         MenuOption("video", "Video call", call_reason),
-        MenuOption("invite", "Invite to my space", invite_reason),
+        MenuOption("invite", "Invite to my space", unreachable or _invite_refusal(viewer, person, first)),
     ]
+
+
+def _invite_refusal(viewer: User, person: User, first: str) -> str:
+    presence = getattr(viewer, "presence", None)
+    space = presence.current_space if presence is not None else None
+    if space is None:
+        return "You are not in a space"
+    if _current_space(person) == space.id:
+        return f"{first} is already with you"
+    if space.status == Space.Status.CLOSED:
+        return f"{space.name} is closed"
+    if not can_enter(person, space):
+        return f"{first} may not enter {space.name}"
+    if teleport_pending(inviter=viewer, invitee=person):
+        return f"You invited {first} already; waiting for an answer"
+    return ""
+
+
+@dataclass
+class MenuRefusal:
+    """Options the menu does not offer now, and why: voice and video together are "Call"."""
+
+    action: str  # the first option's, for its icon
+    label: str
+    reason: str
+
+
+def menu_refusals(options: list[MenuOption]) -> list[MenuRefusal]:
+    by_reason: dict[str, list[MenuOption]] = {}
+    for option in options:
+        if option.disabled:
+            by_reason.setdefault(option.reason, []).append(option)
+    refusals = []
+    for reason, refused in by_reason.items():
+        actions = [option.action for option in refused]
+        labels = [option.label for option in refused if option.action not in ("voice", "video")]
+        if "voice" in actions and "video" in actions:
+            labels.insert(0, "Call")
+        else:
+            labels = [option.label for option in refused]
+        refusals.append(MenuRefusal(actions[0], ", ".join(labels), reason))
+    return refusals
 
 
 @login_required
@@ -203,6 +249,9 @@ def avatar_menu(request: AuthenticatedHttpRequest, user_id: int) -> HttpResponse
         "status": status,
         "status_label": STATUS_LABELS.get(status, status),
         "is_me": person.id == viewer.id,
-        "options": [] if person.id == viewer.id else avatar_menu_options(viewer, person),
     }
+    options = [] if person.id == viewer.id else avatar_menu_options(viewer, person)
+    # Only what can work now is a menu item; the rest is listed below it with the reason.
+    context["options"] = [option for option in options if not option.disabled]
+    context["refusals"] = menu_refusals(options)
     return render(request, "office/_avatar_menu.html", context)

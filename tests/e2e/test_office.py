@@ -155,44 +155,43 @@ def test_avatar_menu_offers_what_is_possible(open_office, alice, bob, carol, lou
     )
     assert Presence.objects.get(user=carol).status == "dnd"
 
-    # Alice is online and not with Bob: messages and calls; no space of Bob's to invite her to.
+    # Alice is online and not with Bob: messages and calls; no space of Bob's to invite her to, and
+    # the menu says so instead of offering it.
     b.page.locator(f'#wanderers .avatar[data-user="{alice.id}"]').click()
     menu = b.page.locator("#avatar-menu")
     expect(menu.locator("[role=menu]")).to_be_visible()
     items = menu.locator("[role=menuitem]")
-    expect(items).to_have_count(4)
-    for action in ("message", "voice", "video"):
-        expect(menu.locator(f'[data-action="{action}"]')).not_to_have_attribute("aria-disabled", "true")
-    invite = menu.locator('[data-action="invite"]')
-    expect(invite).to_have_attribute("aria-disabled", "true")
-    expect(invite).to_have_attribute("title", "You are not in a space")
-    expect(invite.locator(".menu-reason")).to_have_text("You are not in a space")
-    # Keyboard: focus starts on the first item, arrows move, Escape closes and gives focus back.
+    expect(items).to_have_count(3)
+    expect(items).to_have_text(["Send message", "Voice call", "Video call"])
+    expect(menu.locator('[data-action="invite"]')).to_have_count(0)
+    refusal = menu.locator('.menu-refusal[data-refused="invite"]')
+    expect(refusal.locator(".menu-refused")).to_have_text("Invite to my space")
+    expect(refusal.locator(".menu-reason")).to_have_text("You are not in a space")
+    # Keyboard: focus starts on the first item, arrows move (and wrap), Escape closes and gives focus back.
     expect(items.nth(0)).to_be_focused()
     b.page.keyboard.press("ArrowDown")
     expect(items.nth(1)).to_be_focused()
     b.page.keyboard.press("ArrowUp")
     b.page.keyboard.press("ArrowUp")
-    expect(items.nth(3)).to_be_focused()
+    expect(items.nth(2)).to_be_focused()
     b.page.keyboard.press("Escape")
     expect(menu).to_be_hidden()
     expect(b.page.locator(f'#wanderers .avatar[data-user="{alice.id}"]')).to_be_focused()
 
-    # Carol is in dnd: everything but a message is disabled, with the reason visible.
+    # Carol is in dnd: only a message is offered; calls and the invitation say why not.
     b.page.locator(f'#wanderers .avatar[data-user="{carol.id}"]').click()
-    for action in ("voice", "video", "invite"):
-        option = menu.locator(f'[data-action="{action}"]')
-        expect(option).to_have_attribute("aria-disabled", "true")
-        expect(option.locator(".menu-reason")).to_have_text("Carol does not want to be disturbed")
-    expect(menu.locator('[data-action="message"]')).not_to_have_attribute("aria-disabled", "true")
+    expect(items).to_have_text(["Send message"])
+    expect(menu.locator(".menu-refusal")).to_have_count(1)
+    expect(menu.locator(".menu-refusal .menu-refused")).to_have_text("Call, Invite to my space")
+    expect(menu.locator(".menu-refusal .menu-reason")).to_have_text("Carol is on do not disturb")
     b.page.keyboard.press("Escape")
 
-    # Together in the lounge: calling or inviting Alice makes no sense.
+    # Together in the lounge: calling Alice works (the contract), inviting her where she is does not.
     enter(a, lounge)
     enter(b, lounge)
     space_of(b, lounge).locator(f'.avatar[data-user="{alice.id}"]').click()
-    expect(menu.locator('[data-action="voice"] .menu-reason')).to_have_text("Alice is already with you")
-    expect(menu.locator('[data-action="invite"] .menu-reason')).to_have_text("Alice is already with you")
+    expect(items).to_have_text(["Send message", "Voice call", "Video call"])
+    expect(menu.locator('.menu-refusal[data-refused="invite"] .menu-reason')).to_have_text("Alice is already with you")
 
     # Enter on "Send message" opens the direct conversation; Alice gets it with an unread badge.
     menu.locator('[data-action="message"]').focus()

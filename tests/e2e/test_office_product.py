@@ -5,6 +5,7 @@ refused attachments, the watchers' label)."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -220,3 +221,53 @@ def test_attachments_the_server_would_refuse_are_refused_before_uploading(open_o
     expect(failed.locator("[data-act=retry]")).to_have_count(0)
     failed.locator("[data-act=discard]").click()
     expect(panel.locator(".message.is-failed")).to_have_count(0)
+
+
+def test_the_avatar_menu_offers_only_what_works_now(open_office, alice, bob, carol, lounge):
+    from calling import services as calling_services
+
+    a = open_office(alice)
+    b = open_office(bob)
+    c = open_office(carol)
+    menu = a.page.locator("#avatar-menu")
+    items = menu.locator("[role=menuitem]")
+
+    def open_menu(office, person) -> None:
+        office.page.locator(f'.avatar[data-user="{person.id}"]').first.click()
+        expect(office.page.locator("#avatar-menu [role=menu]")).to_be_visible()
+
+    def refusal(office, action: str):
+        return office.page.locator(f'#avatar-menu .menu-refusal[data-refused="{action}"]')
+
+    call = calling_services.call_create(actor=bob, callee_id=carol.id, kind="voice")
+    expect(c.page.locator(".toast.call-incoming")).to_be_visible()
+    # Bob is ringing Carol: nobody is offered to call either of them, and the menu says why.
+    enter(a, lounge)
+    open_menu(a, bob)
+    expect(items).to_have_text(["Send message", "Invite to my space"])
+    expect(refusal(a, "voice").locator(".menu-refused")).to_have_text("Call")
+    expect(refusal(a, "voice").locator(".menu-reason")).to_have_text("Bob is in a call")
+    a.page.keyboard.press("Escape")
+    open_menu(b, alice)
+    expect(refusal(b, "voice").locator(".menu-reason")).to_have_text("You are already in a call")
+    b.page.keyboard.press("Escape")
+
+    # Carol declines: calling Bob works again.
+    c.page.locator(".toast.call-incoming").get_by_role("button", name="Decline").click()
+    expect(c.page.locator(".toast.call-incoming")).to_have_count(0)
+    deadline = time.monotonic() + 10
+    while (call.refresh_from_db() or call.state) != "declined":
+        assert time.monotonic() < deadline, "the decline never reached the server"
+        time.sleep(0.05)
+    open_menu(a, bob)
+    expect(items).to_have_text(["Send message", "Voice call", "Video call", "Invite to my space"])
+    expect(menu.locator(".menu-refusal")).to_have_count(0)
+    a.page.keyboard.press("Escape")
+
+    # Carol turns on do not disturb: a message only, and why.
+    c.page.select_option("#presence-select", "dnd")
+    expect(a.page.locator(f'.avatar[data-user="{carol.id}"]').first).to_have_class(re.compile("status-dnd"))
+    open_menu(a, carol)
+    expect(items).to_have_text(["Send message"])
+    expect(menu.locator(".menu-refusal .menu-refused")).to_have_text("Call, Invite to my space")
+    expect(menu.locator(".menu-refusal .menu-reason")).to_have_text("Carol is on do not disturb")

@@ -6,6 +6,7 @@ import re
 import pytest
 from django.test import Client
 
+from calling import services as calling_services
 from office.page import avatar_menu_options
 from presence import services as presence_services
 from spaces import services as space_services
@@ -95,7 +96,7 @@ def test_menu_of_someone_online_and_elsewhere(alice, bob, space):
 
 @pytest.mark.parametrize(
     ("status", "reason"),
-    [("dnd", "Bob does not want to be disturbed"), ("busy", "Bob is busy"), (None, "Bob is offline")],
+    [("dnd", "Bob is on do not disturb"), (None, "Bob is offline")],
 )
 def test_menu_refuses_calls_and_invites_with_a_reason(alice, bob, space, status, reason):
     if status is not None:
@@ -104,27 +105,55 @@ def test_menu_refuses_calls_and_invites_with_a_reason(alice, bob, space, status,
     assert options(alice, bob) == {"message": "", "voice": reason, "video": reason, "invite": reason}
 
 
+def test_a_busy_person_can_still_be_called_and_invited(alice, bob, space):
+    connect(bob, "busy")  # the call rings quietly (the contract's interruption policy)
+    space_services.space_enter(actor=alice, space=space)
+    assert options(alice, bob) == {"message": "", "voice": "", "video": "", "invite": ""}
+
+
+def test_menu_when_either_is_in_a_call(alice, bob, carol, space):
+    connect(alice)
+    connect(bob)
+    connect(carol)
+    call = calling_services.call_create(actor=bob, callee_id=carol.id, kind="voice")
+    assert options(alice, bob)["voice"] == options(alice, bob)["video"] == "Bob is in a call"
+    assert options(carol, alice)["voice"] == "You are already in a call"
+    calling_services.call_accept(actor=carol, call=call)
+    assert options(alice, carol)["voice"] == "Carol is in a call"
+    calling_services.call_end(actor=carol, call=call)
+    assert options(alice, bob)["voice"] == ""
+
+
 def test_menu_when_already_together_or_nowhere(alice, bob, space):
     connect(bob)
     assert options(alice, bob)["invite"] == "You are not in a space"
     space_services.space_enter(actor=alice, space=space)
     space_services.space_enter(actor=bob, space=space)
     together = options(alice, bob)
-    assert together["voice"] == together["invite"] == "Bob is already with you"
-    assert together["message"] == ""
+    # Calling someone in the same space works (the contract); inviting them there does not.
+    assert together["voice"] == together["message"] == ""
+    assert together["invite"] == "Bob is already with you"
 
 
-def test_menu_partial_is_accessible_markup(alice, bob):
+def test_menu_of_an_invitation_already_waiting(alice, bob, space):
+    connect(bob)
+    space_services.space_enter(actor=alice, space=space)
+    calling_services.teleport_create(actor=alice, invitee_id=bob.id)
+    assert options(alice, bob)["invite"] == "You invited Bob already; waiting for an answer"
+
+
+def test_menu_partial_offers_only_what_works_and_says_why_not(alice, bob):
     connect(bob, "dnd")
     response = browser_for(alice).get(f"/office/people/{bob.id}/menu/")
     assert response.status_code == 200
     html = response.content.decode()
-    assert 'role="menu"' in html and html.count('role="menuitem"') == 4
-    voice = re.search(r'<button[^>]*data-action="voice"[^>]*>', html).group(0)
-    assert 'aria-disabled="true"' in voice and 'title="Bob does not want to be disturbed"' in voice
-    assert '<span class="menu-reason"' in html
-    message = re.search(r'<button[^>]*data-action="message"[^>]*>', html).group(0)
-    assert "aria-disabled" not in message
+    assert 'role="menu"' in html and html.count('role="menuitem"') == 1
+    assert re.search(r'<button[^>]*role="menuitem"[^>]*data-action="message"', html)
+    assert 'data-action="voice"' not in html and "aria-disabled" not in html
+    refusals = re.findall(r'<li class="menu-refusal" data-refused="(\w+)">.*?</li>', html, re.S)
+    assert refusals == ["voice"]  # calls and the invitation share one reason: one line
+    line = re.search(r'<li class="menu-refusal".*?</li>', html, re.S).group(0)
+    assert ">Call, Invite to my space<" in line and ">Bob is on do not disturb<" in line
 
 
 def test_menu_of_myself_and_of_strangers(alice, mallory, client):
