@@ -2,11 +2,15 @@
 
 Started by bench/run.py, one or more at a time, so that the receiving side is spread over processes.
 Talks to it by lines of JSON: it prints `{"ready": n, "failed": k}` once every socket has had its
-`hello`, then obeys `dump` (write the receipts so far to the --out file and forget them) and `quit`.
+`hello`, then obeys `dump` (write the receipts so far to the --out file and forget them), `any`
+(from now on every conversation's `message.created` is a receipt: the cold-group phase, whose
+conversation does not exist yet) and `quit`.
 
 A receipt is `[socket index, message id, receive time]`, taken with `time.time()` (CLOCK_REALTIME,
 the same clock the server stamps `created_at` with) as soon as `recv()` hands over the frame.
 Only `message.created` frames of the benchmark conversation are receipts; other frame types are counted.
+`conversation.created` frames are also kept with their receive time, as `[socket index, conversation id,
+receive time]` ("created" in the dump).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import orjson
 import websockets
 
 MARK = b'"message.created"'
+CREATED = b'"conversation.created"'
 
 
 class Receivers:
@@ -29,8 +34,9 @@ class Receivers:
         self.url = url
         self.tokens = tokens
         self.first_index = first_index
-        self.conversation = conversation
+        self.conversation: int | None = conversation  # None: every conversation
         self.receipts: list[tuple[int, int, float]] = []
+        self.created: list[tuple[int, int, float]] = []
         self.other: Counter[str] = Counter()
         self.closed: Counter[str] = Counter()
         self.sockets: list[websockets.ClientConnection] = []
@@ -66,19 +72,22 @@ class Receivers:
 
     async def read(self, index: int, ws: websockets.ClientConnection) -> None:
         receipts = self.receipts
-        conversation = self.conversation
         try:
             while True:
                 raw = await ws.recv(decode=False)
                 now = time.time()
                 if MARK in raw[:40]:
                     frame = orjson.loads(raw)
-                    if frame.get("conversation") == conversation:
+                    if self.conversation is None or frame.get("conversation") == self.conversation:
                         receipts.append((index, frame["data"]["id"], now))
                         continue
                     self.other["message.created(other conversation)"] += 1
                 else:
-                    self.other[orjson.loads(raw).get("type", "?")] += 1
+                    frame = orjson.loads(raw)
+                    kind = frame.get("type", "?")
+                    self.other[kind] += 1
+                    if CREATED in raw[:40]:
+                        self.created.append((index, frame["data"].get("id"), now))
         except websockets.ConnectionClosed as exc:
             self.closed[str(exc.rcvd.code if exc.rcvd else "none")] += 1
 
@@ -93,6 +102,7 @@ class Receivers:
         count = len(self.receipts)
         payload = {
             "receipts": self.receipts,
+            "created": self.created,
             "other": dict(self.other),
             "closed": dict(self.closed),
             "cpu_seconds": sum(resource.getrusage(resource.RUSAGE_SELF)[:2]),
@@ -100,6 +110,7 @@ class Receivers:
         with open(path, "wb") as fh:
             fh.write(orjson.dumps(payload))
         self.receipts.clear()  # in place: the reader tasks hold this list
+        self.created.clear()
         self.other.clear()
         return count
 
@@ -140,6 +151,9 @@ async def main() -> None:
         line = (await reader.readline()).decode().strip()
         if line == "dump":
             say({"dumped": receivers.dump(args.out)})
+        elif line == "any":
+            receivers.conversation = None
+            say({"any": True})
         elif line in ("quit", ""):
             await receivers.close_all()
             say({"quit": True})

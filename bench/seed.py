@@ -87,8 +87,27 @@ def prepare_presence(seed: Seed, online: list[int], hold: timedelta = timedelta(
     `updated_at` is put `hold` ahead so that the servers' sweep (connected, no live Connection row, not
     updated for PRESENCE_STALE_SECONDS) leaves users alone while their sockets are still being opened."""
     now = timezone.now()
-    Connection.objects.filter(user_id__in=seed.user_ids).delete()
-    Presence.objects.filter(user_id__in=seed.user_ids).update(connected=False, updated_at=now)
+    # Every user of the company, not only the seeded ones: a run with fewer users than an earlier one
+    # must not leave those connected (the servers' sweep would settle them during the phase).
+    Connection.objects.filter(user__company_id=seed.company_id).delete()
+    Presence.objects.filter(user__company_id=seed.company_id).update(connected=False, updated_at=now)
     Presence.objects.filter(user_id__in=online).update(
         connected=True, status="online", current_space=None, last_seen=now, updated_at=now + hold
     )
+
+
+COLD_GROUP_TITLE = "bench cold group"
+
+
+def drop_cold_groups() -> int:
+    """Delete the cold-group conversations of earlier phases (and their messages, participants and
+    object permissions, by cascade). Run only while no bench server runs: the events these deletes
+    would publish are dropped here (this process has no sockets and no hub)."""
+    from unittest import mock
+
+    ids = list(Conversation.objects.filter(title__startswith=COLD_GROUP_TITLE).values_list("id", flat=True))
+    if not ids:
+        return 0
+    with mock.patch("virtual_office.realtime.send_now", lambda *args, **kwargs: None), transaction.atomic():
+        Conversation.objects.filter(id__in=ids).delete()
+    return len(ids)
