@@ -75,8 +75,8 @@ def test_office_renders_my_company_only(alice, bob, mallory, space, other_compan
     assert rules["max_bytes"] == settings.ATTACHMENT_MAX_BYTES and rules["max_count"] == settings.ATTACHMENT_MAX_COUNT
     assert [t["type"] for t in rules["types"]] == settings.ATTACHMENT_ALLOWED_TYPES
     assert {"type": "image/png", "extensions": [".png"], "label": "PNG"} in rules["types"]
-    # No inline scripts or handlers: only the module file and the JSON data block.
-    assert not re.search(r"<script(?![^>]*(type=\"module\" src=|type=\"application/json\"))", html)
+    # No inline scripts or handlers: only script files (the theme, the page's module) and the JSON data.
+    assert not re.search(r"<script(?![^>]*( src=\"/static/|type=\"application/json\"))", html)
     assert not re.search(r"\son[a-z]+=", html)
 
 
