@@ -79,4 +79,5 @@ async def expiry_sweeper(hub: Hub) -> Any:
             raise
         except Exception:
             logger.exception("invitation expiry sweep failed; retrying")
+        hub.job_runs["expiry_sweeper"] = hub.job_runs.get("expiry_sweeper", 0) + 1
         await asyncio.sleep(delay)
