@@ -1,6 +1,7 @@
 // The floor: spaces at their positions, everyone's avatar where they are, kept live by the socket.
 
 import { get, post } from "./api.js";
+import { readableUnderWhite } from "./colour.js";
 
 const STATUS_LABELS = {
   online: "Online", away: "Away", busy: "Busy", dnd: "Do not disturb", offline: "Offline",
@@ -16,7 +17,8 @@ const SPACE_STATUS_LABELS = { available: "Available", in_use: "In use", closed: 
 export function paintAvatar(element, person) {
   if (!element) return;
   const colour = person ? person.colour : element.dataset.colour;
-  if (colour && /^#[0-9a-fA-F]{3,8}$/.test(colour)) element.style.setProperty("--avatar", colour);
+  // Darkened where needed so the white initials stay readable (any colour a person may pick).
+  if (colour && /^#[0-9a-fA-F]{3,8}$/.test(colour)) element.style.setProperty("--avatar", readableUnderWhite(colour));
 }
 
 export class Floor {
@@ -195,7 +197,9 @@ export class Floor {
     const status = person.status || "offline";
     button.className = button.className.replace(/\bstatus-\S+/g, "").trim() + ` status-${status}`;
     button.title = `${person.name} · ${STATUS_LABELS[status] || status}`;
-    button.setAttribute("aria-label", `${person.name} (${STATUS_LABELS[status] || status})`);
+    // Its name is its (hidden) text, not an aria-label over the visible initials.
+    const name = button.querySelector("[data-role=avatar-name]");
+    if (name) name.textContent = `${person.name} (${STATUS_LABELS[status] || status})`;
   }
 
   personRow(person) {

@@ -55,6 +55,9 @@ export class AvatarMenu {
     const parsed = new DOMParser().parseFromString(html, "text/html");
     this.popover.replaceChildren(...parsed.body.childNodes);
     this.popover.dataset.user = userId;
+    // A small non-modal dialog about one person, named by them (and holding the menu of actions).
+    const title = this.popover.querySelector(`#menu-title-${Number(userId)}`);
+    if (title) this.popover.setAttribute("aria-labelledby", title.id);
     for (const element of this.popover.querySelectorAll(".avatar[data-colour]")) paintAvatar(element);
     this.popover.hidden = false;
     avatar?.setAttribute("aria-expanded", "true");

@@ -185,12 +185,14 @@ export class Messages {
       const badge = document.createElement("span");
       badge.className = "badge unread-badge";
       badge.textContent = count > 99 ? "99+" : String(count);
-      badge.setAttribute("aria-label", `${count} unread`);
-      meta.append(badge);
+      const unread = document.createElement("span");
+      unread.className = "visually-hidden";
+      unread.textContent = " unread";
+      meta.append(badge, unread);
       button.classList.add("has-unread");
     }
+    // Its name is what it shows: title, last message, time, "N unread" (label-content-name-match).
     button.append(icon, text, meta);
-    button.setAttribute("aria-label", `${title.textContent}${count ? `, ${count} unread` : ""}`);
     item.append(button);
     return item;
   }

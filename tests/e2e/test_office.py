@@ -350,7 +350,8 @@ def test_a_new_person_in_the_company_does_not_break_the_page(open_office, alice,
 
     space_services.space_enter(actor=newcomer, space=lounge)
     avatar = space_of(a, lounge).locator(f'.avatar[data-user="{newcomer.id}"]')
-    expect(avatar).to_have_text("NN")
+    expect(avatar.locator(".initials")).to_have_text("NN")
+    expect(avatar).to_have_accessible_name("Nina New (Offline)")
     expect(space_of(a, lounge).locator("[data-role=count]")).to_have_text("1")
 
 
