@@ -337,6 +337,7 @@ async def test_deactivated_user_is_closed_at_once(alice, bob, settings, db_call)
 async def test_heartbeat_keeps_rows_fresh_and_sweep_settles_dead_processes(alice, carol, bob, settings, db_call):
     settings.PRESENCE_HEARTBEAT_SECONDS = 0.2
     settings.PRESENCE_STALE_SECONDS = 1.0
+    settings.WORKER_HEARTBEAT_SECONDS = 0.2  # how often the sweep runs (its first run is one interval in)
     # carol's only socket was on a process that died a while ago.
     long_ago = timezone.now() - timezone.timedelta(seconds=30)
 
