@@ -64,8 +64,12 @@ export class CallView {
     controls.append(this.mute, this.hangup);
 
     this.root.append(header, stage, controls);
+    // A non-modal dialog: it takes the focus when the call starts (never from someone typing), and
+    // gives it back when the call ends.
+    this.cameFrom = document.activeElement;
     document.body.append(this.root);
     this.setState("connecting");
+    if (!this.cameFrom?.matches?.("input, textarea, select, [contenteditable]")) this.hangup.focus();
   }
 
   setState(state, text) {
@@ -81,8 +85,15 @@ export class CallView {
   }
 
   close(afterMs = 0) {
+    const hadFocus = this.root.contains(document.activeElement);
     this.hangup.disabled = true;
     this.mute.disabled = true;
-    setTimeout(() => this.root.remove(), afterMs);
+    setTimeout(() => {
+      this.root.remove();
+      if (hadFocus || document.activeElement === document.body) {
+        const back = this.cameFrom && this.cameFrom.isConnected && this.cameFrom !== document.body ? this.cameFrom : document.getElementById("main");
+        back?.focus({ preventScroll: true });
+      }
+    }, afterMs);
   }
 }

@@ -3,6 +3,7 @@
 // The room panel follows the space you are in; one direct or group conversation can be open next
 // to it. Every durable event goes to the open panel of its conversation (if any) and to the list.
 
+import { Announcer } from "./announcer.js";
 import { get, post } from "./api.js";
 import { paintAvatar } from "./floor.js";
 import { Panel } from "./panel.js";
@@ -19,6 +20,7 @@ export class Messages {
     this.roomSlot = document.getElementById("room-slot");
     this.mainSlot = document.getElementById("conversation-slot");
     this.empty = document.getElementById("panels-empty");
+    this.announcer = new Announcer();
     this.list.addEventListener("click", (event) => {
       const item = event.target.closest("[data-open]");
       if (item) this.openById(Number(item.dataset.open));
@@ -232,12 +234,29 @@ export class Messages {
     if (created) {
       conversation.last_activity_at = message.created_at;
       const mine = message.sender === this.office.me.id;
+      if (!mine) this.announce(conversation, message, panel);
       if (!mine && !(panel && panel.visible)) conversation.unread_count = (conversation.unread_count || 0) + 1;
     } else if (message.deleted && !(panel && panel.visible) && message.seq > (conversation.last_read_seq || 0)) {
       // A deleted unread message no longer counts (the server says so too on the next load).
       if (message.sender !== this.office.me.id) conversation.unread_count = Math.max(0, (conversation.unread_count || 0) - 1);
     }
     this.renderList();
+  }
+
+  /** Say a new message from someone else: in an open panel, or in a conversation of mine outside a room. */
+  announce(conversation, message, panel) {
+    if (message.kind !== "user" || message.deleted) return;
+    if (!panel && conversation.kind === "room") return; // a room I am not in: its badge is enough
+    const name = this.office.people.get(message.sender)?.name || "Someone";
+    const title = this.titleOf(conversation);
+    const files = (message.attachments || []).length;
+    const body = snippet(message.body, 160) || (files ? `${files} file${files === 1 ? "" : "s"}` : "");
+    const direct = conversation.kind === "direct";
+    this.announcer.message(
+      conversation.id,
+      direct ? `${name}: ${body}` : `${name} in ${title}: ${body}`,
+      (count) => (direct ? `${count} new messages from ${name}` : `${count} new messages in ${title}`),
+    );
   }
 
   // -- panels ------------------------------------------------------------------------------------

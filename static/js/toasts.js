@@ -1,4 +1,14 @@
 // Toasts: short notices at the corner, with optional actions and a countdown (calls, invitations).
+//
+// Focus: a toast never takes it (it is announced: role status, or alert for errors). Someone who
+// moves into one (Tab) can press Escape to dismiss it, and when a toast holding the focus closes
+// (answered, dismissed, expired) the focus goes back to where it came from, not to the page's top.
+
+/** Focus `element` if it is still on the page, else the main content. */
+export function restoreFocus(element) {
+  const target = element && element.isConnected && element !== document.body ? element : document.getElementById("main");
+  target?.focus({ preventScroll: true });
+}
 
 let container = null;
 
@@ -28,6 +38,16 @@ export function toast(message, { kind = "info", timeout = 5000, actions = [], co
   element.append(text);
   let timer = null;
   let ticker = null;
+  let cameFrom = null; // what had the focus before it moved into this toast
+  element.addEventListener("focusin", (event) => {
+    if (!element.contains(event.relatedTarget)) cameFrom = event.relatedTarget;
+  });
+  element.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") {
+      event.stopPropagation();
+      handle.close();
+    }
+  });
   const handle = {
     element,
     closed: false,
@@ -36,6 +56,7 @@ export function toast(message, { kind = "info", timeout = 5000, actions = [], co
       handle.closed = true;
       clearTimeout(timer);
       clearInterval(ticker);
+      if (element.contains(document.activeElement)) restoreFocus(cameFrom);
       element.classList.add("toast-leaving");
       setTimeout(() => element.remove(), 180);
     },
