@@ -37,7 +37,10 @@ def room_panel(office):
 
 
 def enter(office, space) -> None:
-    office.page.locator(f'.space[data-space="{space.id}"] [data-role=enter]').click()
+    where = office.page.locator(f'.space[data-space="{space.id}"]')
+    where.locator("[data-role=enter]").click()
+    expect(where.locator(f'.avatar[data-user="{office.user.id}"]')).to_be_visible()
+    expect(room_panel(office)).to_have_attribute("aria-label", f"Room chat: {space.name}")
     expect(room_panel(office).locator(".history-status")).not_to_have_text("")
 
 
