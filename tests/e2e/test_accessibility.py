@@ -9,6 +9,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.a11y import axe_violations, by_impact, describe, serious
+from tests.e2e.steps import enter, room_panel
+from tests.e2e.steps import send_in as send
 from tests.factories import SpaceFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -30,24 +32,6 @@ def assert_accessible(page, where: str) -> None:
     violations = axe_violations(page)
     bad = serious(violations)
     assert not bad, f"{where}: {by_impact(violations)}\n{describe(bad)}"
-
-
-def room_panel(office):
-    return office.page.locator("#room-slot .panel")
-
-
-def enter(office, space) -> None:
-    where = office.page.locator(f'.space[data-space="{space.id}"]')
-    where.locator("[data-role=enter]").click()
-    expect(where.locator(f'.avatar[data-user="{office.user.id}"]')).to_be_visible()
-    expect(room_panel(office)).to_have_attribute("aria-label", f"Room chat: {space.name}")
-    expect(room_panel(office).locator(".history-status")).not_to_have_text("")
-
-
-def send(panel, text: str) -> None:
-    box = panel.locator("textarea[data-role=input]")
-    box.fill(text)
-    box.press("Enter")
 
 
 def test_the_sign_in_page(browser, live_server_url, alice):

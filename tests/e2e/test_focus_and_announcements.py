@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.steps import enter, room_panel
+from tests.e2e.steps import send_in as send
 from tests.factories import SpaceFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -18,24 +20,6 @@ def lounge(company):
 @pytest.fixture
 def kitchen(company):
     return SpaceFactory(company=company, name="Kitchen", kind="kitchen", capacity=1, x=360, y=20, w=220, h=180)
-
-
-def room_panel(office):
-    return office.page.locator("#room-slot .panel")
-
-
-def enter(office, space) -> None:
-    where = office.page.locator(f'.space[data-space="{space.id}"]')
-    where.locator("[data-role=enter]").click()
-    expect(where.locator(f'.avatar[data-user="{office.user.id}"]')).to_be_visible()
-    expect(room_panel(office)).to_have_attribute("aria-label", f"Room chat: {space.name}")
-    expect(room_panel(office).locator(".history-status")).not_to_have_text("")
-
-
-def send(panel, text: str) -> None:
-    box = panel.locator("textarea[data-role=input]")
-    box.fill(text)
-    box.press("Enter")
 
 
 def test_new_messages_are_announced_politely(open_office, alice, bob, lounge):

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from presence.models import Presence
 from tests.e2e.conftest import SocketValve
+from tests.e2e.steps import enter, room_panel, send_in
 from tests.factories import SpaceFactory, UserFactory, group_with, post
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -29,22 +30,8 @@ def space_of(office, space) -> object:
     return office.page.locator(f'.space[data-space="{space.id}"]')
 
 
-def enter(office, space) -> None:
-    space_of(office, space).locator("[data-role=enter]").click()
-    expect(space_of(office, space).locator(f'.avatar[data-user="{office.user.id}"]')).to_be_visible()
-    expect(room_panel(office)).to_be_visible()
-    expect(room_panel(office).locator(".history-status")).not_to_have_text("")
-
-
-def room_panel(office) -> object:
-    return office.page.locator("#room-slot .panel")
-
-
 def send(office, text: str, panel=None) -> None:
-    panel = panel if panel is not None else room_panel(office)
-    box = panel.locator("textarea[data-role=input]")
-    box.fill(text)
-    box.press("Enter")
+    send_in(panel if panel is not None else room_panel(office), text)
 
 
 def user_messages(panel, text: str) -> object:

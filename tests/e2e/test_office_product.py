@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import session_cookie
+from tests.e2e.steps import enter, room_panel, send_in
 from tests.factories import SpaceFactory, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -89,22 +90,8 @@ def test_around_the_office_lists_only_people_online(open_office, alice, bob, car
     expect(around.locator(".person-name")).to_have_text(["Alice Archer", "Bob Baker"])
 
 
-def room_panel(office):
-    return office.page.locator("#room-slot .panel")
-
-
-def enter(office, space) -> None:
-    where = office.page.locator(f'.space[data-space="{space.id}"]')
-    where.locator("[data-role=enter]").click()
-    expect(where.locator(f'.avatar[data-user="{office.user.id}"]')).to_be_visible()
-    expect(room_panel(office)).to_have_attribute("aria-label", f"Room chat: {space.name}")
-    expect(room_panel(office).locator(".history-status")).not_to_have_text("")
-
-
 def send(office, text: str, panel=None) -> None:
-    box = (panel if panel is not None else room_panel(office)).locator("textarea[data-role=input]")
-    box.fill(text)
-    box.press("Enter")
+    send_in(panel if panel is not None else room_panel(office), text)
 
 
 def boxes_overlap(a: dict, b: dict) -> bool:
