@@ -1,5 +1,7 @@
 """Shared fixtures: two companies with people, API clients, and an event capture over on_commit."""
 
+import gc
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -17,6 +19,19 @@ def fast_password_hasher(request):
     if "e2e" in markexpr and "not e2e" not in markexpr:
         return
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def unfrozen_garbage():
+    """A hub freezes the collector's objects whenever a socket opens (`Hub.socket_opened`); in a
+    server that is what its open sockets hold. In the test process it would also freeze each
+    finished test's garbage, such as the database connections of its event loop's worker threads,
+    and those were never closed: the suite ran PostgreSQL out of connections. After a test that
+    froze anything, everything is unfrozen and collected."""
+    yield
+    if gc.get_freeze_count():
+        gc.unfreeze()
+        gc.collect()
 
 
 @pytest.fixture
