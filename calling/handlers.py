@@ -6,13 +6,14 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
-import orjson
 from channels.db import database_sync_to_async
 from django.utils import timezone
 
 from calling import events, selectors, services
+from calling.api.serializers import SignalFrame
 from calling.models import Call
 from virtual_office.errors import ServiceError
+from virtual_office.inputs import validated
 from virtual_office.realtime import on_hub_start, socket_action
 
 if TYPE_CHECKING:
@@ -21,8 +22,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# An SDP offer with audio + video is a few KB; ICE candidates are a few hundred bytes.
-SIGNAL_MAX_BYTES = 16 * 1024
 # Each server process sweeps at least this often, and sooner when an invitation it knows of is due:
 # an invitation created on another process is seen within SWEEP_SECONDS, and its expiry is then
 # announced shortly after `expires_at` (docs/calls.md has measurements; the promise is 2 s).
@@ -33,14 +32,8 @@ MIN_SLEEP_SECONDS = 0.02
 @socket_action("call.signal")
 async def call_signal(consumer: OfficeConsumer, frame: dict) -> dict:
     """Relay `{call, payload}` to the other party of an accepted call; anyone else gets an error."""
-    call_id = frame.get("call")
-    if isinstance(call_id, bool) or not isinstance(call_id, int) or not 0 < call_id < 2**63:
-        raise ServiceError("invalid_call", "`call` must be a call id.")
-    payload = frame.get("payload")
-    if not isinstance(payload, dict) or not payload:
-        raise ServiceError("invalid_payload", "`payload` must be a JSON object (an SDP description or ICE candidate).")
-    if len(orjson.dumps(payload)) > SIGNAL_MAX_BYTES:
-        raise ServiceError("payload_too_large", f"Signaling payloads are limited to {SIGNAL_MAX_BYTES} bytes.")
+    values = validated(SignalFrame, frame)
+    call_id, payload = values["call"], values["payload"]
     row = await database_sync_to_async(selectors.signal_peer)(call_id=call_id, user_id=consumer.user_id)
     if row is None:
         raise ServiceError("call_not_found", "No such call.", status=404)

@@ -67,11 +67,10 @@ def _busy_user_ids(user_ids: list[int], now: Any) -> set[int]:
 # -- calls -------------------------------------------------------------------------------------
 
 
-def call_create(*, actor: User, callee_id: Any, kind: Any) -> Call:
-    """Ring callee: refused (409) when they are offline, in dnd, or either side is already in a call."""
-    if kind not in Call.Kind.values:
-        raise ServiceError("invalid_kind", "kind must be voice or video.")
-    if not isinstance(callee_id, bool) and str(callee_id) == str(actor.id):
+def call_create(*, actor: User, callee_id: int, kind: str) -> Call:
+    """Ring callee (`kind` one of Call.Kind, checked by CallIn): refused (409) when they are offline,
+    in dnd, or either side is already in a call."""
+    if callee_id == actor.id:
         raise ServiceError("self_call", "You cannot call yourself.")
     callee = access_colleague(actor, callee_id)
     with transaction.atomic():
@@ -250,9 +249,9 @@ def calls_end_for_user(*, user_id: int) -> list[int]:
 # -- teleports ---------------------------------------------------------------------------------
 
 
-def teleport_create(*, actor: User, invitee_id: Any, space_id: Any = None) -> Teleport:
+def teleport_create(*, actor: User, invitee_id: int, space_id: int | None = None) -> Teleport:
     """Invite a colleague into a space (default: where actor is); they have 60 s to accept."""
-    if not isinstance(invitee_id, bool) and str(invitee_id) == str(actor.id):
+    if invitee_id == actor.id:
         raise ServiceError("self_invite", "You cannot invite yourself.")
     invitee = access_colleague(actor, invitee_id)
     with transaction.atomic():

@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Any
 from channels.db import database_sync_to_async
 
 from messaging import events, permissions, selectors, services
-from messaging.api.serializers import message_data
+from messaging.api.serializers import ConversationFrame, MessageSendFrame, ResumeFrame, TypingFrame, message_data
 from virtual_office import shared_state
 from virtual_office.errors import ServiceError
+from virtual_office.inputs import validated
 from virtual_office.realtime import (
     Hub,
     batched,
@@ -27,44 +28,22 @@ from virtual_office.realtime import (
 if TYPE_CHECKING:
     from virtual_office.realtime.consumer import OfficeConsumer
 
-MAX_RESUME_CONVERSATIONS = 500
-MAX_ID = 2**63 - 1  # bigint primary keys; a larger number is no id (and must not reach the database)
-
-
-def _whole_number(value: Any, *, minimum: int) -> int | None:
-    """An int, or a string of digits, within [minimum, MAX_ID]; None otherwise."""
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        return None
-    if isinstance(value, str):
-        if not value.isascii() or not value.isdigit() or len(value) > 19:
-            return None
-        value = int(value)
-    return value if minimum <= value <= MAX_ID else None
-
-
-def _conversation_id(frame: dict) -> int:
-    conversation_id = _whole_number(frame.get("conversation"), minimum=1)
-    if conversation_id is None:
-        raise ServiceError("invalid_conversation", "`conversation` must be a conversation id.")
-    return conversation_id
-
-
 @database_sync_to_async
-def _send(user: Any, conversation_id: int, frame: dict) -> dict:
-    conversation = permissions.access_conversation(user, conversation_id, write=True)
+def _send(user: Any, values: dict[str, Any]) -> dict:
+    conversation = permissions.access_conversation(user, values["conversation"], write=True)
     message, _ = services.message_send(
         actor=user,
         conversation=conversation,
-        body=frame.get("body"),
-        client_id=frame.get("client_id"),
-        reply_to=frame.get("reply_to"),
+        body=values.get("body", ""),
+        client_id=values.get("client_id"),
+        reply_to=values.get("reply_to"),
     )
     return message_data(message, user)
 
 
 @socket_action("message.send")
 async def message_send(consumer: OfficeConsumer, frame: dict) -> dict:
-    return await _send(consumer.user, _conversation_id(frame), frame)
+    return await _send(consumer.user, validated(MessageSendFrame, frame))
 
 
 @database_sync_to_async
@@ -83,10 +62,8 @@ async def _check(consumer: OfficeConsumer, conversation_id: int, *, write: bool)
 
 @socket_action("typing")
 async def typing(consumer: OfficeConsumer, frame: dict) -> None:
-    conversation_id = _conversation_id(frame)
-    state = frame.get("state")
-    if state not in ("start", "stop"):
-        raise ServiceError("invalid_state", "`state` must be start or stop.")
+    values = validated(TypingFrame, frame)
+    conversation_id, state = values["conversation"], values["state"]
     timers = consumer.typing_timers
     if state == "start":
         # Every start, not only the first: someone removed since then no longer types into it
@@ -120,7 +97,7 @@ def _watch_member(consumer: OfficeConsumer) -> str:
 
 @socket_action("watch")
 async def watch(consumer: OfficeConsumer, frame: dict) -> dict:
-    conversation_id = _conversation_id(frame)
+    conversation_id = validated(ConversationFrame, frame)["conversation"]
     await _check(consumer, conversation_id, write=False)
     consumer.watching.add(conversation_id)
     await shared_state.watch_add(conversation_id, _watch_member(consumer))
@@ -179,7 +156,7 @@ async def socket_closed(consumer: OfficeConsumer) -> None:
 async def unwatch(consumer: OfficeConsumer, frame: dict) -> dict:
     """Answers with the watchers only to someone who may read the conversation; anyone else gets the
     same not_found as `watch` (also a watcher who lost access meanwhile, whose watch ends here)."""
-    conversation_id = _conversation_id(frame)
+    conversation_id = validated(ConversationFrame, frame)["conversation"]
     try:
         await _check(consumer, conversation_id, write=False)
     except ServiceError:
@@ -220,19 +197,7 @@ async def resume(consumer: OfficeConsumer, frame: dict) -> dict:
     socket starts at the current rev), and the replay repeats them. A client therefore keeps
     messages by id and applies a frame only if its rev is newer than the message's: that never
     loses and never duplicates a message."""
-    wanted = frame.get("conversations")
-    if not isinstance(wanted, dict) or len(wanted) > MAX_RESUME_CONVERSATIONS:
-        raise ServiceError(
-            "invalid_resume", f"`conversations` must map at most {MAX_RESUME_CONVERSATIONS} conversation ids to revs."
-        )
-    plan: dict[int, int] = {}
-    for key, value in wanted.items():
-        conversation_id, rev = _whole_number(key, minimum=1), _whole_number(value, minimum=0)
-        if conversation_id is None or rev is None or isinstance(value, str):
-            raise ServiceError(
-                "invalid_resume", "`conversations` must map conversation ids to revs (whole numbers, 0 or more)."
-            )
-        plan[conversation_id] = rev
+    plan: dict[int, int] = validated(ResumeFrame, frame)["conversations"]
     # A conversation this socket is subscribed to already sends it its events: only the others are
     # checked (read-only, in the worker pool: a reconnect storm resumes thousands of sockets at once).
     await _readable(consumer.user, [c for c in plan if c not in consumer.delivered_revs])

@@ -9,7 +9,6 @@ from django.db.models import Count, IntegerField, Model, OuterRef, Prefetch, Que
 from django.db.models.functions import Coalesce
 
 from messaging.models import Conversation, Message, Participant
-from virtual_office.errors import ServiceError
 from virtual_office.models import User
 from virtual_office.tenancy import of_company
 
@@ -94,43 +93,24 @@ def unread_count(*, user: User, conversation: Conversation, participant: Partici
     )
 
 
-def _int_param(value: str | None, name: str) -> int | None:
-    if value in (None, ""):
-        return None
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise ServiceError("invalid_" + name, f"{name} must be a whole number.") from None
-    if number < 0:
-        raise ServiceError("invalid_" + name, f"{name} must not be negative.")
-    return number
-
-
 def message_list(
-    *, conversation: Conversation, before: str | None = None, after: str | None = None, limit: str | None = None
+    *, conversation: Conversation, before: int | None = None, after: int | None = None, limit: int = 50
 ) -> list[Message]:
-    """A keyset page by seq, ascending. Without cursors: the latest page."""
-    before_seq = _int_param(before, "before")
-    after_seq = _int_param(after, "after")
-    size = _int_param(limit, "limit")
-    size = 50 if size is None else size
-    if size < 1 or size > MAX_PAGE:
-        raise ServiceError("invalid_limit", f"limit must be between 1 and {MAX_PAGE}.")
+    """A keyset page by seq, ascending (at most `limit`, 1..MAX_PAGE). Without cursors: the latest page."""
     qs = message_queryset().filter(conversation=conversation)
-    if after_seq is not None:
-        qs = qs.filter(seq__gt=after_seq)
-        if before_seq is not None:
-            qs = qs.filter(seq__lt=before_seq)
-        return list(qs.order_by("seq")[:size])
-    if before_seq is not None:
-        qs = qs.filter(seq__lt=before_seq)
-    return list(reversed(qs.order_by("-seq")[:size]))
+    if after is not None:
+        qs = qs.filter(seq__gt=after)
+        if before is not None:
+            qs = qs.filter(seq__lt=before)
+        return list(qs.order_by("seq")[:limit])
+    if before is not None:
+        qs = qs.filter(seq__lt=before)
+    return list(reversed(qs.order_by("-seq")[:limit]))
 
 
-def message_changes(*, conversation: Conversation, since_rev: str | None, limit: int | None = None) -> list[Message]:
-    since = _int_param(since_rev, "since_rev") or 0
+def message_changes(*, conversation: Conversation, since_rev: int = 0, limit: int | None = None) -> list[Message]:
     size = limit or CHANGES_PAGE
-    return list(message_queryset().filter(conversation=conversation, rev__gt=since).order_by("rev")[:size])
+    return list(message_queryset().filter(conversation=conversation, rev__gt=since_rev).order_by("rev")[:size])
 
 
 def message_changes_iter(conversation_id: int, since_rev: int, chunk: int = 500):

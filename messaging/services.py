@@ -19,8 +19,6 @@ from virtual_office.errors import Conflict, ServiceError
 from virtual_office.models import User
 from virtual_office.tenancy import company_id_of
 
-MAX_EMOJI_LENGTH = 32
-
 
 def _next_rev(conversation_id: int) -> int:
     """Take the conversation's next revision. The UPDATE locks the row until commit, so concurrent
@@ -36,26 +34,12 @@ def _next_rev(conversation_id: int) -> int:
     return int(row[0])
 
 
-def _validate_body(body: Any, *, allow_empty: bool) -> str:
-    if body is None:
-        body = ""
-    if not isinstance(body, str):
-        raise ServiceError("invalid_body", "The message body must be text.")
-    if len(body) > settings.MESSAGE_MAX_LENGTH:
-        raise ServiceError(
-            "body_too_long", f"A message can hold at most {settings.MESSAGE_MAX_LENGTH} characters."
-        )
+def _require_text(body: str, *, allow_empty: bool) -> str:
+    """The body's type and length were checked at the edge (MessageTextIn); only this rule is the
+    service's: a message without attachments needs some text."""
     if not body.strip() and not allow_empty:
         raise ServiceError("empty_body", "A message needs some text or an attachment.")
     return body
-
-
-def _validate_client_id(client_id: Any) -> str | None:
-    if client_id in (None, ""):
-        return None
-    if not isinstance(client_id, str) or len(client_id) > 64:
-        raise ServiceError("invalid_client_id", "client_id must be a string of at most 64 characters.")
-    return client_id
 
 
 # Django's upload handlers set an upload's name and size; a bare `UploadedFile` may have neither.
@@ -94,15 +78,15 @@ def message_send(
     *,
     actor: User,
     conversation: Conversation,
-    body: Any,
-    client_id: Any = None,
+    body: str,
+    client_id: str | None = None,
     reply_to: int | None = None,
     files: Sequence[UploadedFile] = (),
 ) -> tuple[Message, bool]:
     """Post a message. Returns (message, created); a repeated client_id returns the first message."""
     files = list(files)
-    body = _validate_body(body, allow_empty=bool(files))
-    client_id = _validate_client_id(client_id)
+    body = _require_text(body, allow_empty=bool(files))
+    client_id = client_id or None
     validate_attachments(files)
     if client_id is not None:
         existing = Message.objects.filter(sender=actor, client_id=client_id).first()
@@ -111,8 +95,8 @@ def message_send(
     reply = None
     if reply_to is not None:
         try:
-            reply = Message.objects.get(pk=int(reply_to), conversation=conversation)
-        except (Message.DoesNotExist, ValueError, TypeError):
+            reply = Message.objects.get(pk=reply_to, conversation=conversation)
+        except Message.DoesNotExist:
             raise ServiceError("invalid_reply_to", "reply_to must be a message of this conversation.") from None
     _load_presence(actor)  # read before the row lock: the event shows the sender's presence
     try:
@@ -198,10 +182,10 @@ def system_message_update(*, message: Message, body: str, payload: dict[str, Any
     return message
 
 
-def message_edit(*, actor: User, message: Message, body: Any) -> Message:
+def message_edit(*, actor: User, message: Message, body: str) -> Message:
     if message.deleted:
         raise Conflict("message_deleted", "A deleted message cannot be edited.")
-    body = _validate_body(body, allow_empty=message.attachments.exists())
+    body = _require_text(body, allow_empty=message.attachments.exists())
     with transaction.atomic():
         message.rev = _next_rev(message.conversation_id)
         message.body = body
@@ -236,14 +220,7 @@ def message_admin_save(*, message: Message, changed: Iterable[str]) -> Message:
     return message
 
 
-def _validate_emoji(emoji: Any) -> str:
-    if not isinstance(emoji, str) or not emoji.strip() or len(emoji) > MAX_EMOJI_LENGTH:
-        raise ServiceError("invalid_emoji", f"emoji must be a short text (at most {MAX_EMOJI_LENGTH} characters).")
-    return emoji.strip()
-
-
-def reaction_add(*, actor: User, message: Message, emoji: Any) -> Message:
-    emoji = _validate_emoji(emoji)
+def reaction_add(*, actor: User, message: Message, emoji: str) -> Message:
     if message.deleted:
         raise Conflict("message_deleted", "You cannot react to a deleted message.")
     if Reaction.objects.filter(message=message, user=actor, emoji=emoji).exists():
@@ -259,8 +236,7 @@ def reaction_add(*, actor: User, message: Message, emoji: Any) -> Message:
     return message
 
 
-def reaction_remove(*, actor: User, message: Message, emoji: Any) -> Message:
-    emoji = _validate_emoji(emoji)
+def reaction_remove(*, actor: User, message: Message, emoji: str) -> Message:
     with transaction.atomic():
         reaction = Reaction.objects.select_for_update().filter(message=message, user=actor, emoji=emoji).first()
         if reaction is None:
@@ -272,13 +248,7 @@ def reaction_remove(*, actor: User, message: Message, emoji: Any) -> Message:
     return message
 
 
-def conversation_mark_read(*, actor: User, conversation: Conversation, seq: Any) -> Participant:
-    try:
-        seq = int(seq)
-    except (TypeError, ValueError):
-        raise ServiceError("invalid_seq", "seq must be a whole number.") from None
-    if seq < 0:
-        raise ServiceError("invalid_seq", "seq must not be negative.")
+def conversation_mark_read(*, actor: User, conversation: Conversation, seq: int) -> Participant:
     participant = Participant.objects.filter(conversation=conversation, user=actor).first()
     if participant is None:
         raise ServiceError("not_participant", "You are not a participant of this conversation.", status=403)
@@ -288,22 +258,15 @@ def conversation_mark_read(*, actor: User, conversation: Conversation, seq: Any)
     return participant
 
 
-def _company_users(actor: User, user_ids: Iterable[Any]) -> list[User]:
-    ids: set[int] = set()
-    for value in user_ids:
-        if isinstance(value, bool) or not isinstance(value, (int, str)):
-            raise ServiceError("invalid_participants", "participants must be a list of user ids.")
-        try:
-            ids.add(int(value))
-        except ValueError:
-            raise ServiceError("invalid_participants", "participants must be a list of user ids.") from None
+def _company_users(actor: User, user_ids: Iterable[int]) -> list[User]:
+    ids = set(user_ids)
     users = list(User.objects.filter(pk__in=ids, company=actor.company_id, is_active=True))
     if len(users) != len(ids):
         raise ServiceError("unknown_participant", "Some participants are not people of your company.")
     return users
 
 
-def direct_get_or_create(*, actor: User, other_id: Any) -> tuple[Conversation, bool]:
+def direct_get_or_create(*, actor: User, other_id: int) -> tuple[Conversation, bool]:
     (other,) = _company_users(actor, [other_id])
     company_id = company_id_of(actor)
     low, high = sorted([actor.id, other.id])
@@ -323,16 +286,8 @@ def direct_get_or_create(*, actor: User, other_id: Any) -> tuple[Conversation, b
     return conversation, True
 
 
-def _validate_title(title: Any) -> str:
-    if title is None:
-        return ""
-    if not isinstance(title, str) or len(title) > 200:
-        raise ServiceError("invalid_title", "title must be text of at most 200 characters.")
-    return title.strip()
-
-
-def group_create(*, actor: User, title: Any, participant_ids: Iterable[Any]) -> Conversation:
-    title = _validate_title(title)
+def group_create(*, actor: User, title: str, participant_ids: Iterable[int]) -> Conversation:
+    title = title.strip()
     users = _company_users(actor, participant_ids)
     company_id = company_id_of(actor)
     with transaction.atomic():
@@ -346,7 +301,7 @@ def group_create(*, actor: User, title: Any, participant_ids: Iterable[Any]) -> 
 
 
 def conversation_update(
-    *, actor: User, conversation: Conversation, title: Any = None, participant_ids: Iterable[Any] | None = None,
+    *, actor: User, conversation: Conversation, title: str | None = None, participant_ids: Iterable[int] | None = None,
     may_manage: bool = False,
 ) -> Conversation:
     if conversation.kind != Conversation.Kind.GROUP:
@@ -354,7 +309,7 @@ def conversation_update(
     with transaction.atomic():
         locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
         if title is not None:
-            locked.title = _validate_title(title)
+            locked.title = title.strip()
             locked.save(update_fields=["title"])
         if participant_ids is not None:
             if not may_manage:

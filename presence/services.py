@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
@@ -29,7 +28,7 @@ def presence_for(user: User) -> Presence:
     return presence
 
 
-def presence_set_status(*, actor: User, status: Any) -> Presence:
+def presence_set_status(*, actor: User, status: str) -> Presence:
     if status not in SETTABLE:
         raise ServiceError(
             "invalid_status", f"status must be one of {', '.join(sorted(SETTABLE))}; offline follows from your sockets."

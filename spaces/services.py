@@ -202,9 +202,8 @@ def _move_out(*, presence: Presence, space: Space, conversation: Conversation, r
     presence.save(update_fields=["current_space", "updated_at"])
 
 
-def meeting_start(*, actor: User, space: Space, title: Any) -> Meeting:
-    if not isinstance(title, str) or not title.strip() or len(title) > 200:
-        raise ServiceError("invalid_title", "A meeting needs a title of at most 200 characters.")
+def meeting_start(*, actor: User, space: Space, title: str) -> Meeting:
+    """`title`: 1 to 200 characters, checked by MeetingIn."""
     with transaction.atomic():
         space = Space.objects.select_for_update(no_key=True).get(pk=space.pk)
         if space.status == Space.Status.CLOSED:

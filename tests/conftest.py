@@ -22,16 +22,18 @@ def fast_password_hasher(request):
 
 
 @pytest.fixture(autouse=True)
-def unfrozen_garbage():
+def frozen_garbage_collected():
     """A hub freezes the collector's objects whenever a socket opens (`Hub.socket_opened`); in a
-    server that is what its open sockets hold. In the test process it would also freeze each
-    finished test's garbage, such as the database connections of its event loop's worker threads,
-    and those were never closed: the suite ran PostgreSQL out of connections. After a test that
-    froze anything, everything is unfrozen and collected."""
+    server that is what its open sockets hold. In the test process it also froze each finished
+    test's garbage, such as the database connections of its event loop's worker threads, and those
+    were never closed: the suite ran PostgreSQL out of connections. After a test that froze
+    anything, the garbage is collected and what lives is frozen again (as `Hub.collect_garbage`)."""
+    before = gc.get_freeze_count()
     yield
-    if gc.get_freeze_count():
+    if gc.get_freeze_count() > before:
         gc.unfreeze()
         gc.collect()
+        gc.freeze()
 
 
 @pytest.fixture

@@ -55,18 +55,6 @@ BadRequestOut = PolymorphicProxySerializer(
     resource_type_field_name=None,
 )
 
-MAX_ID = 2**63 - 1  # bigint primary keys: a larger number is no id (and must not reach the database)
-
-
-class IdField(serializers.IntegerField):
-    """The id of an object: a whole number from 1 to 2**63 - 1 (the schema says so too)."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("min_value", 1)
-        kwargs.setdefault("max_value", MAX_ID)
-        super().__init__(**kwargs)
-
-
 _ERROR_MEANINGS = {
     400: "Invalid input: `{detail, code}`, or DRF field errors `{field: [messages]}`.",
     401: "Not authenticated (`code`: `not_authenticated` or `authentication_failed`).",

@@ -1,10 +1,16 @@
 """Input and output shapes for calls and teleport invitations (REST and socket events share the output)."""
 
+from typing import ClassVar
+
+import orjson
 from rest_framework import serializers
 
 from calling import events
 from calling.models import Call, Teleport
-from virtual_office.api import IdField
+from virtual_office.inputs import IdField
+
+# An SDP offer with audio + video is a few KB; ICE candidates are a few hundred bytes.
+SIGNAL_MAX_BYTES = 16 * 1024
 
 
 class CallIn(serializers.Serializer):
@@ -17,6 +23,22 @@ class TeleportIn(serializers.Serializer):
     space = IdField(
         required=False, allow_null=True, help_text="Space to invite them to; default: the space you are in."
     )
+
+
+class SignalFrame(serializers.Serializer):
+    """The socket's `call.signal`: an SDP description or ICE candidate for the other party."""
+
+    error_codes: ClassVar = {"payload.too_large": "payload_too_large"}
+
+    call = IdField(strict=True)
+    payload = serializers.DictField(allow_empty=False)
+
+    def validate_payload(self, payload: dict) -> dict:
+        if len(orjson.dumps(payload)) > SIGNAL_MAX_BYTES:
+            raise serializers.ValidationError(
+                f"Signaling payloads are limited to {SIGNAL_MAX_BYTES} bytes.", code="too_large"
+            )
+        return payload
 
 
 class PersonOut(serializers.Serializer):

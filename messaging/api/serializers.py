@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.urls import reverse
@@ -11,8 +11,12 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from messaging.models import Attachment, Conversation, Message
+from messaging.selectors import MAX_PAGE
 from presence.api.serializers import EFFECTIVE_STATUSES
-from virtual_office.api import MAX_ID, IdField
+from virtual_office.inputs import MAX_ID, IdField, TextField
+
+MAX_EMOJI_LENGTH = 32
+MAX_RESUME_CONVERSATIONS = 500
 
 
 class AttachmentOut(serializers.ModelSerializer):
@@ -120,11 +124,13 @@ class AttachmentsField(serializers.ListField):
 class MessageTextIn(serializers.Serializer):
     """A new message as JSON (the socket's `message.send` takes the same fields)."""
 
-    body = serializers.CharField(
+    error_codes: ClassVar = {"body.max_length": "body_too_long"}
+
+    body = TextField(
         required=False, allow_blank=True, trim_whitespace=False, max_length=settings.MESSAGE_MAX_LENGTH,
         help_text="Markdown source; may be empty when the message has attachments.",
     )
-    client_id = serializers.CharField(
+    client_id = TextField(
         required=False, allow_null=True, allow_blank=True, max_length=64,
         help_text="The sender's own id for this message: a retry with the same one returns the first message.",
     )
@@ -140,15 +146,76 @@ class MessageIn(MessageTextIn):
 class MessageEditIn(serializers.Serializer):
     patch_is_partial = False  # PATCH messages/{id}/ replaces the body: it is required (virtual_office.api)
 
-    body = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=settings.MESSAGE_MAX_LENGTH)
+    body = TextField(allow_blank=True, trim_whitespace=False, max_length=settings.MESSAGE_MAX_LENGTH)
 
 
 class ReactionIn(serializers.Serializer):
-    emoji = serializers.CharField(max_length=32)
+    emoji = TextField(max_length=MAX_EMOJI_LENGTH)
 
 
 class ReadIn(serializers.Serializer):
     seq = serializers.IntegerField(min_value=0, max_value=MAX_ID, help_text="The seq of the last message read.")
+
+
+class MessageListQuery(serializers.Serializer):
+    """`GET conversations/{id}/messages/`: a keyset page by seq (a cursor past every seq is just far away)."""
+
+    before = serializers.IntegerField(required=False, min_value=0)
+    after = serializers.IntegerField(required=False, min_value=0)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE, default=50)
+
+
+class ChangesQuery(serializers.Serializer):
+    since_rev = serializers.IntegerField(required=False, min_value=0, default=0)
+
+
+# Socket frames: the same fields as REST, plus the conversation the URL names there.
+
+
+class ConversationFrame(serializers.Serializer):
+    """`watch` and `unwatch`."""
+
+    conversation = IdField()
+
+
+class MessageSendFrame(MessageTextIn, ConversationFrame):
+    """`message.send`: MessageTextIn's fields, in a conversation."""
+
+
+class TypingFrame(ConversationFrame):
+    state = serializers.ChoiceField(choices=["start", "stop"])
+
+
+class RevsField(serializers.Field):
+    """`{conversation id: last rev}`: ids as JSON keys (strings of digits), revs as whole numbers."""
+
+    default_error_messages = {
+        "invalid": "`conversations` must map conversation ids to revs (whole numbers, 0 or more).",
+        "too_many": "`conversations` must map at most {limit} conversation ids to revs.",
+    }
+
+    def to_internal_value(self, data: Any) -> dict[int, int]:
+        if not isinstance(data, dict):
+            self.fail("invalid")
+        if len(data) > MAX_RESUME_CONVERSATIONS:
+            self.fail("too_many", limit=MAX_RESUME_CONVERSATIONS)
+        plan: dict[int, int] = {}
+        for key, value in data.items():
+            if not (isinstance(key, str) and key.isascii() and key.isdigit() and len(key) <= 19):
+                self.fail("invalid")
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_ID:
+                self.fail("invalid")
+            conversation_id = int(key)
+            if not 1 <= conversation_id <= MAX_ID:
+                self.fail("invalid")
+            plan[conversation_id] = value
+        return plan
+
+
+class ResumeFrame(serializers.Serializer):
+    error_codes: ClassVar = {"conversations": "invalid_resume"}
+
+    conversations = RevsField()
 
 
 class ConversationOut(serializers.ModelSerializer):
@@ -216,14 +283,14 @@ class ConversationEventOut(serializers.ModelSerializer):
 
 
 class GroupIn(serializers.Serializer):
-    title = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    title = TextField(required=False, allow_blank=True, max_length=200)
     participants = serializers.ListField(
         child=IdField(), allow_empty=False, min_length=1, help_text="People of your company (you are added anyway)."
     )
 
 
 class ConversationPatchIn(serializers.Serializer):
-    title = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    title = TextField(required=False, allow_blank=True, max_length=200)
     participants = serializers.ListField(
         child=IdField(), required=False, help_text="The whole new list (group managers only; you stay in)."
     )

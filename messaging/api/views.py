@@ -11,20 +11,23 @@ from rest_framework.views import APIView
 from messaging import permissions, selectors, services
 from messaging.api.serializers import (
     ChangesOut,
+    ChangesQuery,
     ConversationOut,
     ConversationPatchIn,
     DirectIn,
     GroupIn,
     MessageEditIn,
     MessageIn,
+    MessageListQuery,
     MessageOut,
     MessageTextIn,
     ReactionIn,
     ReadIn,
     message_data,
 )
-from virtual_office.api import MAX_ID, errors
+from virtual_office.api import errors
 from virtual_office.errors import NotFound
+from virtual_office.inputs import MAX_ID, validated
 from virtual_office.tenancy import AuthenticatedRequest
 
 ERRORS = errors(400, 401, 403, 404, 409)
@@ -105,12 +108,8 @@ class MessageListView(APIView):
     )
     def get(self, request: AuthenticatedRequest, conversation_id: int) -> Response:
         conversation = permissions.access_conversation(request.user, conversation_id)
-        messages = selectors.message_list(
-            conversation=conversation,
-            before=request.query_params.get("before"),
-            after=request.query_params.get("after"),
-            limit=request.query_params.get("limit"),
-        )
+        query = validated(MessageListQuery, request.query_params)
+        messages = selectors.message_list(conversation=conversation, **query)
         return Response(MessageOut(messages, many=True, context={"user": request.user}).data)
 
     @extend_schema(
@@ -144,7 +143,8 @@ class ChangesView(APIView):
     def get(self, request: AuthenticatedRequest, conversation_id: int) -> Response:
         conversation = permissions.access_conversation(request.user, conversation_id)
         rev = type(conversation).objects.values_list("rev", flat=True).get(pk=conversation.pk)
-        messages = selectors.message_changes(conversation=conversation, since_rev=request.query_params.get("since_rev"))
+        query = validated(ChangesQuery, request.query_params)
+        messages = selectors.message_changes(conversation=conversation, since_rev=query["since_rev"])
         has_more = bool(messages) and messages[-1].rev < rev
         return Response(
             {
@@ -205,6 +205,7 @@ class ReactionDetailView(APIView):
     )
     def delete(self, request: AuthenticatedRequest, message_id: int, emoji: str) -> Response:
         message = permissions.access_message(request.user, message_id)
+        emoji = validated(ReactionIn, {"emoji": emoji})["emoji"]
         services.reaction_remove(actor=request.user, message=message, emoji=emoji)
         message = selectors.message_queryset().get(pk=message.pk)
         return Response(message_data(message, request.user))

@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from spaces.models import Meeting, Space
 from spaces.selectors import LoadedSpace
-from virtual_office.api import IdField
+from virtual_office.inputs import IdField, TextField
 
 
 class MeetingOut(serializers.ModelSerializer):
@@ -49,4 +49,4 @@ class RemoveIn(serializers.Serializer):
 
 
 class MeetingIn(serializers.Serializer):
-    title = serializers.CharField(max_length=200)
+    title = TextField(max_length=200)

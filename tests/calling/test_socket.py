@@ -10,7 +10,7 @@ from channels.testing import WebsocketCommunicator
 from django.utils import timezone
 
 from calling import services
-from calling.handlers import SIGNAL_MAX_BYTES
+from calling.api.serializers import SIGNAL_MAX_BYTES
 from calling.models import Call
 from tests.factories import CompanyFactory, UserFactory
 from tests.realtime.sockets import hub_job_runs

@@ -56,14 +56,12 @@ def test_send_is_idempotent_per_client_id(alice, chat):
     [
         ("", None, "empty_body"),
         ("  ", None, "empty_body"),
-        (None, None, "empty_body"),
-        (12, None, "invalid_body"),
-        ("x" * 10_001, None, "body_too_long"),
-        ("hi", "x" * 65, "invalid_client_id"),
-        ("hi", 5, "invalid_client_id"),
+        ("\n\t", "retry-1", "empty_body"),
     ],
 )
-def test_send_refuses_bad_input_without_taking_a_revision(alice, chat, body, client_id, code):
+def test_send_refuses_an_empty_message_without_taking_a_revision(alice, chat, body, client_id, code):
+    """The body's type and length are the edge's (tests/messaging/test_inputs.py); that a message
+    without attachments needs text is the service's rule."""
     with pytest.raises(ServiceError) as refused:
         services.message_send(actor=alice, conversation=chat, body=body, client_id=client_id)
     assert refused.value.code == code and refused.value.status == 400
@@ -137,8 +135,9 @@ def test_edit_takes_a_revision(alice, chat):
     services.message_edit(actor=alice, message=message, body="b")
     message.refresh_from_db()
     assert (message.seq, message.rev, message.body) == (1, 2, "b") and message.edited_at is not None
-    with pytest.raises(ServiceError):
-        services.message_edit(actor=alice, message=message, body="x" * 10_001)
+    with pytest.raises(ServiceError) as refused:
+        services.message_edit(actor=alice, message=message, body="   ")
+    assert refused.value.code == "empty_body"
     assert rev_of(chat) == 2
 
 
@@ -163,16 +162,12 @@ def test_reactions_take_revisions_only_when_they_change(alice, bob, chat):
     message = post(chat, alice)
     services.reaction_add(actor=bob, message=message, emoji="👍")
     services.reaction_add(actor=bob, message=message, emoji="👍")
-    services.reaction_add(actor=alice, message=message, emoji=" 👍 ")
+    services.reaction_add(actor=alice, message=message, emoji="👍")
     assert rev_of(chat) == 3 and Reaction.objects.count() == 2
     services.reaction_remove(actor=bob, message=message, emoji="🎉")
     assert rev_of(chat) == 3
     services.reaction_remove(actor=bob, message=message, emoji="👍")
     assert rev_of(chat) == 4 and Message.objects.get(pk=message.pk).rev == 4
-    for emoji in ("", "   ", None, "x" * 33, 7):
-        with pytest.raises(ServiceError):
-            services.reaction_add(actor=bob, message=message, emoji=emoji)
-    assert rev_of(chat) == 4
 
 
 # --- read markers -------------------------------------------------------------------------------------
@@ -185,9 +180,6 @@ def test_read_marker_only_moves_forward_and_stops_at_the_end(alice, bob, chat):
     assert services.conversation_mark_read(actor=alice, conversation=chat, seq=2).last_read_seq == 2
     assert services.conversation_mark_read(actor=alice, conversation=chat, seq=1).last_read_seq == 2
     assert services.conversation_mark_read(actor=alice, conversation=chat, seq=50).last_read_seq == 3
-    for seq in (-1, "x", None):
-        with pytest.raises(ServiceError):
-            services.conversation_mark_read(actor=alice, conversation=chat, seq=seq)
 
 
 @pytest.mark.django_db
@@ -203,20 +195,11 @@ def test_read_marker_needs_participation(carol, chat):
 
 @pytest.mark.django_db
 def test_group_create_includes_me_once_and_makes_me_its_manager(alice, bob):
-    ids = [bob.id, str(bob.id), alice.id]
+    ids = [bob.id, bob.id, alice.id]
     conversation = services.group_create(actor=alice, title="  Lunch  ", participant_ids=ids)
     assert conversation.title == "Lunch" and conversation.company_id == alice.company_id
     assert sorted(conversation.participants.values_list("user_id", flat=True)) == sorted([alice.id, bob.id])
     assert alice.has_perm("messaging.manage_conversation", conversation)
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("bad", [[True], [None], [1.5], ["x"], [{"id": 1}]])
-def test_group_create_refuses_bad_ids(alice, bad):
-    with pytest.raises(ServiceError) as refused:
-        services.group_create(actor=alice, title="G", participant_ids=bad)
-    assert refused.value.code == "invalid_participants"
-    assert not Conversation.objects.exists()
 
 
 @pytest.mark.django_db
@@ -230,7 +213,7 @@ def test_group_create_refuses_people_of_another_company(alice, mallory):
 @pytest.mark.django_db
 def test_direct_is_one_per_pair(alice, bob, carol):
     first, created = services.direct_get_or_create(actor=alice, other_id=bob.id)
-    same, created_again = services.direct_get_or_create(actor=bob, other_id=str(alice.id))
+    same, created_again = services.direct_get_or_create(actor=bob, other_id=alice.id)
     other, _ = services.direct_get_or_create(actor=alice, other_id=carol.id)
     assert created and not created_again and same.pk == first.pk and other.pk != first.pk
     assert first.kind == "direct" and first.direct_key == f"{min(alice.id, bob.id)}:{max(alice.id, bob.id)}"

@@ -12,6 +12,7 @@ from messaging.permissions import access_conversation
 from presence.models import Connection, Presence
 from presence.services import presence_settle
 from spaces import services
+from spaces.api.serializers import MeetingIn
 from spaces.models import Meeting, Space
 from tests.factories import SpaceFactory, UserFactory, post
 from virtual_office.errors import Conflict, Forbidden, ServiceError
@@ -217,9 +218,10 @@ def test_meeting_start_and_end(alice, bob, space):
 
 @pytest.mark.django_db
 def test_meeting_needs_a_title(alice, space):
-    for title in ("", "   ", None, "x" * 201):
-        with pytest.raises(ServiceError):
-            services.meeting_start(actor=alice, space=space, title=title)
+    """Checked at the edge, before the service (POST spaces/{id}/meeting/ answers 400, test_api)."""
+    for title in ("", "   ", None, "x" * 201, 5):
+        assert not MeetingIn(data={"title": title}).is_valid()
+    assert MeetingIn(data={"title": " Standup "}).is_valid()
     assert not Meeting.objects.exists() and not Message.objects.exists()
 
 
