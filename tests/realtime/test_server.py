@@ -267,7 +267,10 @@ async def test_reconnect_with_resume_while_messages_keep_arriving(servers):
     # Back, on the other process, while alice keeps writing through both.
     bob = await open_socket(a, bob_key)
     more = asyncio.create_task(asyncio.to_thread(lambda: send(b, 15, "during") + send(a, 5, "during a")))
-    await asyncio.sleep(0.05)
+    # The resume goes out once the new messages have started to land, so the two overlap.
+    started = database_sync_to_async(Message.objects.filter(body__startswith="during").exists)
+    while not await started() and not more.done():
+        await asyncio.sleep(0.01)
     await bob.send(json.dumps({"action": "resume", "ref": "r", "conversations": {str(conversation_id): last_rev}}))
 
     revs: list[int] = []
