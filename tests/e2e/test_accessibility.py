@@ -29,6 +29,8 @@ def kitchen(company):
 
 
 def assert_accessible(page, where: str) -> None:
+    # A toast fading in is checked at its full colours, not half-way (axe blends its opacity in).
+    page.wait_for_function("() => document.getAnimations().every((a) => a.playState !== 'running')")
     violations = axe_violations(page)
     bad = serious(violations)
     assert not bad, f"{where}: {by_impact(violations)}\n{describe(bad)}"
