@@ -16,10 +16,10 @@ export class CallView {
     this.root = element("section", { className: "call-view", attrs: { "aria-label": `Call with ${other.name}`, role: "dialog" } });
     this.root.dataset.call = String(call.id);
     this.root.dataset.kind = call.kind;
+    // Where it sits and how wide it is come from office.css (over the floor, clear of the composer).
     Object.assign(this.root.style, {
-      position: "fixed", right: "16px", bottom: "16px", width: "360px", zIndex: "60", borderRadius: "14px",
-      background: "#101418", color: "#fff", boxShadow: "0 12px 40px rgba(0,0,0,.35)", overflow: "hidden",
-      fontSize: "14px",
+      borderRadius: "14px", background: "#101418", color: "#fff", boxShadow: "0 12px 40px rgba(0,0,0,.35)",
+      overflow: "hidden", fontSize: "14px",
     });
     const header = element("div", { className: "call-header" });
     Object.assign(header.style, { display: "flex", justifyContent: "space-between", padding: "10px 14px" });

@@ -10,8 +10,11 @@ const KIND_LABELS = {
   office: "Office", meeting_room: "Meeting room", lounge: "Lounge", focus: "Focus room", kitchen: "Kitchen",
   stage: "Stage",
 };
-const NARROW = window.matchMedia("(max-width: 760px)");
-const MIN_SCALE = 0.66;
+// The floor is drawn to fit its area: positions and sizes scale, text does not (names stay at their
+// size, 12 px or more). Below MIN_FIT a space is too small to hold its name and its people, so the
+// floor lists the spaces as cards instead (as it always does on a phone; office.css says which).
+const MIN_FIT = 0.42;
+const STRETCH = 1.6;
 const SPACE_STATUS_LABELS = { available: "Available", in_use: "In use", closed: "Closed" };
 
 export function paintAvatar(element, person) {
@@ -32,11 +35,25 @@ export class Floor {
     this.spaceStamps = new Map(); // space id -> when a live event last touched it
     this.spaceTemplate = document.getElementById("space-template");
     this.avatarTemplate = document.getElementById("avatar-template");
+    this.spaceList = document.getElementById("space-list");
+    this.scale = { x: 1, y: 1 };
     for (const element of document.querySelectorAll(".avatar[data-colour]")) paintAvatar(element);
-    for (const element of this.root.querySelectorAll(".space")) this.place(element);
     this.layout();
-    window.addEventListener("resize", () => this.layout());
+    // The floor's area changes with the window, the side bar and the chat's width: fit it again.
+    if (typeof ResizeObserver === "function") {
+      let frame = 0;
+      new ResizeObserver(() => {
+        cancelAnimationFrame(frame);
+        frame = requestAnimationFrame(() => this.layout());
+      }).observe(this.viewport);
+    } else {
+      window.addEventListener("resize", () => this.layout());
+    }
     this.root.addEventListener("click", (event) => this.onClick(event));
+    this.spaceList.addEventListener("click", (event) => {
+      const item = event.target.closest("[data-enter]");
+      if (item) this.enter(Number(item.dataset.enter));
+    });
     // Live events stamp what they touch, so an older snapshot (reconcile) never undoes them.
     office.socket.on("presence.updated", (data) => this.applyPresence(data, { live: true }));
     // Many people changing at once (a morning login wave) arrive together, the latest per person.
@@ -53,37 +70,42 @@ export class Floor {
   // -- geometry ----------------------------------------------------------------------------------
 
   place(element) {
-    const { x, y, w, h } = element.dataset;
-    element.style.left = `${Number(x) || 0}px`;
-    element.style.top = `${Number(y) || 0}px`;
-    element.style.width = `${Number(w) || 200}px`;
-    element.style.height = `${Number(h) || 140}px`;
-  }
-
-  layout() {
-    if (NARROW.matches) {
-      // Narrow windows list the spaces as cards (see office.css) instead of drawing the map.
-      this.root.style.transform = "";
-      this.viewport.style.height = "";
-      this.viewport.classList.remove("is-scrollable");
-      this.scale = 1;
+    const scale = this.scale;
+    if (!scale) {
+      // Cards: the stylesheet lays them out.
+      for (const side of ["left", "top", "width", "height"]) element.style[side] = "";
       return;
     }
-    let width = 600;
-    let height = 360;
+    const { x, y, w, h } = element.dataset;
+    element.style.left = `${Math.round((Number(x) || 0) * scale.x)}px`;
+    element.style.top = `${Math.round((Number(y) || 0) * scale.y)}px`;
+    element.style.width = `${Math.round((Number(w) || 200) * scale.x)}px`;
+    element.style.height = `${Math.round((Number(h) || 140) * scale.y)}px`;
+  }
+
+  /** Fit the floor to its area (office.css says whether its height counts, and when to use cards). */
+  layout() {
+    const style = getComputedStyle(this.viewport);
+    let width = 200;
+    let height = 120;
     for (const space of this.spaces.values()) {
-      width = Math.max(width, space.x + space.w + 24);
-      height = Math.max(height, space.y + space.h + 24);
+      width = Math.max(width, space.x + space.w + 20);
+      height = Math.max(height, space.y + space.h + 20);
     }
-    this.root.style.width = `${width}px`;
-    this.root.style.height = `${height}px`;
-    const available = this.viewport.clientWidth - 2;
-    // Shrink a big floor to fit, but not past legibility: below that the floor scrolls sideways.
-    const scale = available > 0 ? Math.max(MIN_SCALE, Math.min(1, available / width)) : 1;
-    this.root.style.transform = scale < 1 ? `scale(${scale})` : "";
-    this.viewport.style.height = `${Math.ceil(height * scale) + 2}px`;
-    this.viewport.classList.toggle("is-scrollable", width * scale > available + 1);
-    this.scale = scale;
+    const availableWidth = this.viewport.clientWidth - 2;
+    const availableHeight = style.getPropertyValue("--fit-height").trim() === "1" ? this.viewport.clientHeight - 2 : Infinity;
+    const fitX = availableWidth > 0 ? Math.min(1, availableWidth / width) : 1;
+    const fitY = Math.min(1, availableHeight / height);
+    const scale = Math.min(fitX, fitY);
+    const cards = style.getPropertyValue("--floor-cards").trim() === "1" || scale < MIN_FIT;
+    this.root.classList.toggle("is-cards", cards);
+    this.root.classList.toggle("is-compact", !cards && scale < 0.8);
+    // A narrow area draws the floor a little taller than the plan's proportions (up to STRETCH),
+    // so its spaces have room for their people instead of leaving the area's lower half empty.
+    this.scale = cards ? null : { x: Math.min(fitX, scale * STRETCH), y: Math.min(fitY, scale * STRETCH) };
+    this.root.style.width = cards ? "" : `${Math.floor(width * this.scale.x) + 2}px`;
+    this.root.style.height = cards ? "" : `${Math.floor(height * this.scale.y) + 2}px`;
+    for (const element of this.root.querySelectorAll(".space")) this.place(element);
   }
 
   // -- spaces ------------------------------------------------------------------------------------
@@ -149,11 +171,17 @@ export class Floor {
     this.refreshCounts();
   }
 
-  refreshCounts() {
+  /** space id -> how many people are in it */
+  occupancy() {
     const counts = new Map();
     for (const person of this.office.people.values()) {
       if (person.current_space != null) counts.set(person.current_space, (counts.get(person.current_space) || 0) + 1);
     }
+    return counts;
+  }
+
+  refreshCounts() {
+    const counts = this.occupancy();
     for (const element of this.root.querySelectorAll(".space")) {
       const id = Number(element.dataset.space);
       const count = counts.get(id) || 0;
@@ -162,13 +190,52 @@ export class Floor {
       element.classList.toggle("is-full", space ? count >= space.capacity : false);
       element.classList.toggle("is-empty", count === 0);
     }
+    this.renderSpaceList(counts);
     const wanderers = [...this.office.people.values()].filter((p) => this.isAround(p)).length;
     document.getElementById("wanderer-count").textContent = wanderers;
     document.getElementById("wanderers-empty").hidden = wanderers > 0;
   }
 
+  /** The side bar's list of spaces: name, people / capacity, meeting, lock; one click enters. */
+  renderSpaceList(counts) {
+    const mine = this.office.me.current_space;
+    const spaces = [...this.spaces.values()].sort((a, b) => a.y - b.y || a.x - b.x || a.id - b.id);
+    const items = spaces.map((space) => {
+      const item = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = `space-link status-${space.status}`;
+      button.dataset.enter = space.id;
+      button.classList.toggle("is-mine", space.id === mine);
+      const name = document.createElement("span");
+      name.className = "space-link-name";
+      name.textContent = space.name;
+      const meta = document.createElement("span");
+      meta.className = "space-link-meta";
+      const count = counts.get(space.id) || 0;
+      meta.textContent = space.id === mine ? `${count}/${space.capacity} · you are here`
+        : space.meeting ? `${count}/${space.capacity} · ${space.meeting.title}`
+        : `${count}/${space.capacity}${space.status === "closed" ? " · closed" : ""}`;
+      const text = document.createElement("span");
+      text.className = "space-link-text";
+      text.append(name, meta);
+      button.append(text);
+      if (space.is_private) {
+        const lock = document.createElement("span");
+        lock.className = "space-link-lock";
+        lock.textContent = "Private";
+        button.append(lock);
+      }
+      item.append(button);
+      return item;
+    });
+    this.spaceList.replaceChildren(...items);
+    document.getElementById("space-count").textContent = spaces.length;
+  }
+
   markMine() {
     const mine = this.office.me.current_space;
+    this.renderSpaceList(this.occupancy());
     for (const element of this.root.querySelectorAll(".space")) {
       const isMine = Number(element.dataset.space) === mine;
       element.classList.toggle("is-mine", isMine);

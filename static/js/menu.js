@@ -83,8 +83,10 @@ export class AvatarMenu {
     if (left + menu.width > window.scrollX + document.documentElement.clientWidth - 8) {
       left = window.scrollX + document.documentElement.clientWidth - menu.width - 8;
     }
-    if (top + menu.height > window.scrollY + window.innerHeight - 8 && rect.top - menu.height - 6 > 0) {
-      top = rect.top + window.scrollY - menu.height - 6;
+    if (top + menu.height > window.scrollY + window.innerHeight - 8) {
+      // No room below: above the avatar, or else as low as the window allows (the page never grows).
+      top = rect.top - menu.height - 6 > 0 ? rect.top + window.scrollY - menu.height - 6
+        : window.scrollY + window.innerHeight - menu.height - 8;
     }
     this.popover.style.left = `${Math.max(8, left)}px`;
     this.popover.style.top = `${Math.max(8, top)}px`;

@@ -1,7 +1,8 @@
 // Message panels and the conversation list: which panels are open, unread badges, live updates.
 //
-// The room panel follows the space you are in; one direct or group conversation can be open next
-// to it. Every durable event goes to the open panel of its conversation (if any) and to the list.
+// One conversation is open at a time. The room chat follows the space you are in: entering a space
+// opens it; opening another conversation replaces it, and closing that one brings the room chat
+// back. Every durable event goes to the open panel of its conversation (if any) and to the list.
 
 import { Announcer } from "./announcer.js";
 import { get, post } from "./api.js";
@@ -16,6 +17,7 @@ export class Messages {
     this.panels = new Map(); // conversation id -> Panel
     this.roomPanel = null;
     this.mainPanel = null;
+    this.opened = 0; // counts panels opened, so a late room chat never replaces a newer choice
     this.list = document.getElementById("conversation-list");
     this.roomSlot = document.getElementById("room-slot");
     this.mainSlot = document.getElementById("conversation-slot");
@@ -49,6 +51,10 @@ export class Messages {
     socket.on("space.updated", () => this.roomPanel?.refreshMeeting());
     office.on("me.moved", ({ to }) => this.followRoom(to));
     this.setupGroupForm();
+    // A phone's view switching to the chats shows a panel that was hidden: what it shows is read.
+    office.on("view.changed", () => {
+      for (const panel of this.panels.values()) panel.markRead();
+    });
     document.addEventListener("visibilitychange", () => {
       for (const panel of this.panels.values()) panel.markRead();
     });
@@ -134,13 +140,15 @@ export class Messages {
   renderList() {
     const items = [...this.conversations.values()]
       .filter((c) => (c.participants || []).includes(this.office.me.id))
-      .sort((a, b) => String(b.last_activity_at || "").localeCompare(String(a.last_activity_at || "")) || b.id - a.id);
+      .sort((a, b) => mentionsWaiting(b) - mentionsWaiting(a)
+        || String(b.last_activity_at || "").localeCompare(String(a.last_activity_at || "")) || b.id - a.id);
     const nodes = items.map((conversation) => this.listItem(conversation));
     this.list.replaceChildren(...nodes);
     document.getElementById("conversations-empty").hidden = items.length > 0;
     let unread = 0;
     for (const conversation of items) unread += conversation.unread_count || 0;
     document.title = `${unread ? `(${unread}) ` : ""}${document.title.replace(/^\(\d+\) /, "")}`;
+    this.office.emit("unread.changed", { unread });
     for (const panel of this.panels.values()) panel.refreshUnread();
   }
 
@@ -261,12 +269,21 @@ export class Messages {
 
   // -- panels ------------------------------------------------------------------------------------
 
+  /** The panel on show: the room chat or another conversation (never both). */
+  get current() {
+    return this.roomPanel || this.mainPanel;
+  }
+
   async openById(id) {
     const conversation = this.conversations.get(id);
     if (!conversation) return;
-    if (conversation.kind === "room" && conversation.space === this.office.me.current_space && this.roomPanel) {
+    if (conversation.kind === "room" && conversation.space === this.office.me.current_space) {
+      // The room of the space I am in: its own panel (Leave, meetings), in place of any other.
+      if (!this.roomPanel) await this.followRoom(conversation.space, { focus: true });
+      if (!this.roomPanel) return;
       this.roomPanel.setCollapsed(false);
       this.roomPanel.parts.input.focus();
+      this.office.emit("panel.shown", { panel: this.roomPanel, chosen: true });
       return;
     }
     this.open(conversation, { focus: true });
@@ -279,8 +296,11 @@ export class Messages {
     }
     let panel = this.panels.get(conversation.id);
     if (!panel) {
-      if (this.mainPanel) this.close(this.mainPanel);
+      // Opening a conversation replaces the one open (the room chat comes back when this one closes).
+      if (this.mainPanel) this.close(this.mainPanel, { back: false });
+      if (this.roomPanel) this.close(this.roomPanel);
       panel = new Panel(this, this.conversations.get(conversation.id));
+      this.opened += 1;
       this.panels.set(conversation.id, panel);
       this.mainPanel = panel;
       this.mainSlot.append(panel.el);
@@ -290,27 +310,37 @@ export class Messages {
     if (focus) panel.parts.input.focus();
     this.refreshEmpty();
     this.renderList();
+    this.office.emit("panel.shown", { panel, chosen: true });
     return panel;
   }
 
-  close(panel) {
+  /** Close a panel; closing a conversation of mine brings back the room chat of where I am. */
+  close(panel, { back = true } = {}) {
     panel.destroy();
     this.panels.delete(panel.id);
-    if (this.mainPanel === panel) this.mainPanel = null;
+    const wasMain = this.mainPanel === panel;
+    if (wasMain) this.mainPanel = null;
     if (this.roomPanel === panel) this.roomPanel = null;
     this.refreshEmpty();
     this.renderList();
+    this.office.emit("panel.closed", { panel });
+    if (wasMain && back && this.office.me.current_space != null) this.followRoom(this.office.me.current_space, { replace: false });
   }
 
   refreshEmpty() {
     this.empty.hidden = this.panels.size > 0;
   }
 
-  async followRoom(spaceId) {
+  /**
+   * Show the room chat of `spaceId` (where I am). After a move it replaces whatever is open;
+   * otherwise (`replace: false`, a conversation just closed) only if nothing else opened meanwhile.
+   */
+  async followRoom(spaceId, { replace = true, focus = false } = {}) {
     const current = this.roomPanel;
     if (current && current.conversation.space === spaceId) return;
     if (current) this.close(current);
     if (spaceId == null) return;
+    const started = this.opened;
     let conversation;
     try {
       conversation = await get(`spaces/${spaceId}/conversation/`);
@@ -319,16 +349,24 @@ export class Messages {
       return;
     }
     if (this.office.me.current_space !== spaceId || this.roomPanel) return; // moved again meanwhile
+    if (!replace && (this.mainPanel || this.opened !== started)) return; // something else is on show
     const known = this.conversations.get(conversation.id);
     this.conversations.set(conversation.id, { ...known, ...conversation });
     const existing = this.panels.get(conversation.id);
-    if (existing) this.close(existing);
+    if (existing) this.close(existing, { back: false });
+    if (this.mainPanel) this.close(this.mainPanel, { back: false });
     const panel = new Panel(this, this.conversations.get(conversation.id), { room: true });
     this.panels.set(conversation.id, panel);
     this.roomPanel = panel;
     this.roomSlot.append(panel.el);
     this.refreshEmpty();
     this.renderList();
+    this.office.emit("panel.shown", { panel, chosen: focus });
     await panel.start();
   }
+}
+
+/** Conversations with mentions of me waiting come first, when the server counts them. */
+function mentionsWaiting(conversation) {
+  return (conversation.unread_mentions || 0) > 0 ? 1 : 0;
 }

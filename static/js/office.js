@@ -1,11 +1,12 @@
-// The office page: reads the first render's data, opens the one socket, wires the floor, the avatar
-// menu, the message panels and the presence selector, and exposes `window.office` for other modules
-// (static/js/invitations.js adds calls and teleport invitations when it is present). One message
+// The office page: reads the first render's data, opens the one socket, wires the layout, the floor,
+// the avatar menu, the message panels and the presence selector, and exposes `window.office` for
+// other modules (static/js/invitations.js adds calls and teleport invitations when it is present). One message
 // store (static/js/store.js) holds what the page knows of its conversations: the socket keeps its
 // revs there, the panels their messages.
 
 import { get, put } from "./api.js";
 import { Floor } from "./floor.js";
+import { Layout } from "./layout.js";
 import { AvatarMenu } from "./menu.js";
 import { Messages } from "./messages.js";
 import { OfficeSocket } from "./socket.js";
@@ -45,6 +46,7 @@ class Office {
   }
 
   start() {
+    this.layout = new Layout(this); // first: the floor fits the area the layout leaves it
     this.floor = new Floor(this);
     this.menu = new AvatarMenu(this);
     this.messages = new Messages(this);

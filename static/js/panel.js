@@ -107,7 +107,9 @@ export class Panel {
   }
 
   get visible() {
-    return !this.collapsed && this.el.isConnected && document.visibilityState === "visible";
+    // On a phone only one view shows at a time: a panel in a hidden view is not being read.
+    const shown = typeof this.el.checkVisibility === "function" ? this.el.checkVisibility() : true;
+    return !this.collapsed && this.el.isConnected && document.visibilityState === "visible" && shown;
   }
 
   // -- lifecycle ---------------------------------------------------------------------------------
