@@ -324,7 +324,8 @@ export class Messages {
     this.refreshEmpty();
     this.renderList();
     this.office.emit("panel.closed", { panel });
-    if (wasMain && back && this.office.me.current_space != null) this.followRoom(this.office.me.current_space, { replace: false });
+    const here = this.office.me.current_space;
+    if (wasMain && back && here != null) this.followRoom(here, { replace: false });
   }
 
   refreshEmpty() {
