@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 from calling.models import Call
 from presence.models import Presence
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, OfficePage, open_office_page, settle_disconnects
+from tests.e2e.steps import enter, send_in
 from tests.factories import SpaceFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -170,3 +171,46 @@ def test_a_reload_mid_call_offers_to_hang_up(open_call_page, alice, bob):
     expect(b.page.locator(".toast", has_text="Call ended by Alice Archer")).to_be_visible()
     expect(b.page.locator(".call-view")).to_have_count(0)
     assert Call.objects.get(caller=alice).state == "ended"
+
+
+def boxes_overlap(a: dict, b: dict) -> bool:
+    return not (
+        a["x"] + a["width"] <= b["x"]
+        or b["x"] + b["width"] <= a["x"]
+        or a["y"] + a["height"] <= b["y"]
+        or b["y"] + b["height"] <= a["y"]
+    )
+
+
+def test_the_call_window_leaves_the_composer_free(open_call_page, alice, bob, company):
+    """On a laptop the call sits over the floor, on a phone under the top bar: both people can chat."""
+    lounge = SpaceFactory(company=company, name="Lounge", capacity=6, x=20, y=20, w=320, h=180)
+    a = open_call_page(alice)
+    b = open_call_page(bob)
+    a.page.set_viewport_size({"width": 1440, "height": 900})
+    b.page.set_viewport_size({"width": 390, "height": 844})
+    wait_online(alice, bob)
+    enter(a, lounge)
+    # Bob, on his phone, has a conversation with Alice open.
+    b.page.locator(f'.space .avatar[data-user="{alice.id}"]').click()
+    b.page.locator('#avatar-menu [data-action="message"]').click()
+    expect(b.page.locator("#conversation-slot .panel")).to_be_visible()
+
+    open_menu(a, bob).locator('[data-action="video"]').click()
+    b.page.locator(".toast.call-incoming").get_by_role("button", name="Accept").click()
+    for office in (a, b):
+        view = office.page.locator(".call-view")
+        expect(view).to_be_visible()
+        expect(view).to_be_in_viewport(ratio=1)
+        composer = office.page.locator(".panels .panel:visible [data-role=composer]")
+        expect(composer).to_be_in_viewport(ratio=1)
+        assert not boxes_overlap(view.bounding_box(), composer.bounding_box()), office.user.username
+        assert office.page.evaluate(
+            "() => document.scrollingElement.scrollHeight <= innerHeight"
+            " && document.scrollingElement.scrollWidth <= innerWidth"
+        )
+    # Chatting during the call works.
+    send_in(b.page.locator("#conversation-slot .panel"), "can you hear me?")
+    expect(b.page.locator("#conversation-slot .message-body", has_text="can you hear me?")).to_be_visible()
+    b.page.locator(".call-view .call-hangup").click()
+    expect(a.page.locator(".call-view")).to_have_count(0)
