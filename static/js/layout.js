@@ -21,7 +21,6 @@ export class Layout {
     this.tabs = [...document.querySelectorAll("#tabbar [data-view]")];
     this.saved = this.read();
     this.setSidebar(this.saved.sidebar !== "collapsed", { remember: false });
-    if (this.saved.chatWidth) this.setChatWidth(this.saved.chatWidth, { remember: false });
     this.sidebarToggle.addEventListener("click", () => this.setSidebar(this.root.classList.contains("is-sidebar-collapsed")));
     this.setupResizer();
     this.setupViews();
@@ -53,13 +52,15 @@ export class Layout {
     this.sidebarToggle.setAttribute("aria-expanded", String(open));
     this.sidebarToggle.title = open ? "Hide the side bar" : "Show the side bar";
     if (remember) this.remember({ sidebar: open ? null : "collapsed" });
+    this.applyChatWidth();
   }
 
   // -- the chat's width ----------------------------------------------------------------------------
 
   chatBounds() {
     const sidebar = this.root.classList.contains("is-sidebar-collapsed") ? 0 : this.sidebar.getBoundingClientRect().width;
-    const max = Math.max(CHAT_MIN, Math.min(CHAT_MAX, window.innerWidth - sidebar - FLOOR_MIN - 60));
+    // The page's padding, the gaps and the separator take 68 px.
+    const max = Math.max(CHAT_MIN, Math.floor(Math.min(CHAT_MAX, window.innerWidth - sidebar - FLOOR_MIN - 68)));
     return { min: CHAT_MIN, max };
   }
 
@@ -73,6 +74,12 @@ export class Layout {
     document.documentElement.style.setProperty("--chat-w", `${clamped}px`);
     this.describeResizer();
     if (remember) this.remember({ chatWidth: clamped });
+  }
+
+  /** The remembered width, within what this window allows (it may have been chosen in a wider one). */
+  applyChatWidth() {
+    if (this.saved.chatWidth) this.setChatWidth(this.saved.chatWidth, { remember: false });
+    else this.describeResizer();
   }
 
   resetChatWidth() {
@@ -120,8 +127,8 @@ export class Layout {
       event.preventDefault();
       this.setChatWidth(to);
     });
-    window.addEventListener("resize", () => this.describeResizer());
-    this.describeResizer();
+    window.addEventListener("resize", () => this.applyChatWidth());
+    this.applyChatWidth();
   }
 
   // -- a phone's views -------------------------------------------------------------------------------

@@ -174,6 +174,16 @@ def test_the_side_bar_and_the_chat_width_are_remembered(open_office, alice, floo
     office.wait_connected()
     expect(page.locator("#sidebar")).to_be_visible()
 
+    # The widest chat this window allows, then a narrower window: the chat gives way, the page does not scroll.
+    resizer.focus()
+    page.keyboard.press("End")
+    widest = int(resizer.get_attribute("aria-valuemax"))
+    expect(resizer).to_have_attribute("aria-valuenow", str(widest))
+    page.set_viewport_size({"width": 1100, "height": 800})
+    page.wait_for_function(f"() => document.getElementById('panels').getBoundingClientRect().width < {widest}")
+    scroll = page_scroll(page)
+    assert scroll["height"] <= scroll["innerHeight"] and scroll["width"] <= scroll["innerWidth"], scroll
+
 
 def test_a_phone_shows_one_view_at_a_time(open_office, alice, bob, floor):
     from calling import services as calling_services
