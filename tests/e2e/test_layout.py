@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from messaging import services as messaging_services
+from tests.e2e.a11y import axe_violations, describe, serious
 from tests.e2e.steps import enter, room_panel, send_in
 from tests.factories import SpaceFactory, group_with, post
 
@@ -201,6 +202,11 @@ def test_a_phone_shows_one_view_at_a_time(open_office, alice, bob, floor):
         assert scroll["width"] <= scroll["innerWidth"], scroll
         assert scroll["height"] <= scroll["innerHeight"], scroll
 
+    def accessible(where: str) -> None:
+        page.wait_for_function("() => document.getAnimations().every((a) => a.playState !== 'running')")
+        bad = serious(axe_violations(page))
+        assert not bad, f"{where}: {describe(bad)}"
+
     # The floor first: its spaces as cards, nothing else.
     expect(tabs.get_by_role("button", name="Floor")).to_have_attribute("aria-pressed", "true")
     expect(page.locator("#floor-viewport")).to_be_visible()
@@ -208,6 +214,7 @@ def test_a_phone_shows_one_view_at_a_time(open_office, alice, bob, floor):
     expect(page.locator("#panels")).to_be_hidden()
     assert smallest_space_name(page) >= 12
     no_sideways_scroll()
+    accessible("the phone's floor")
     enter(office, floor["Lounge"])
     no_sideways_scroll()
 
@@ -222,6 +229,7 @@ def test_a_phone_shows_one_view_at_a_time(open_office, alice, bob, floor):
     send_in(room_panel(office), "from my phone")
     expect(room_panel(office).locator(".message-body", has_text="from my phone")).to_be_visible()
     no_sideways_scroll()
+    accessible("the phone's chat")
 
     # People: who is around, and the spaces.
     tabs.get_by_role("button", name="People").click()
@@ -229,6 +237,7 @@ def test_a_phone_shows_one_view_at_a_time(open_office, alice, bob, floor):
     expect(page.locator("#space-list")).to_be_visible()
     expect(room_panel(office)).to_be_hidden()
     no_sideways_scroll()
+    accessible("the phone's people")
 
     # A message from Bob while I look elsewhere: a badge on Chats; the list opens it.
     b.page.locator(f'#wanderers .avatar[data-user="{alice.id}"], .space .avatar[data-user="{alice.id}"]').first.click()
