@@ -34,14 +34,6 @@ class Conversation(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_activity_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
-    # One reader's view of the conversation, not columns: `permissions.access_conversation` /
-    # `access_message` set `my_participant`, `selectors.conversation_list` / `conversation_detail` the
-    # rest; `ConversationOut` reads them. A conversation loaded otherwise has these defaults.
-    my_participant: "Participant | None" = None  # the reader's participation (None: not one)
-    unread_count: int = 0
-    last_message: "Message | None" = None
-    active_participants: "list[Participant] | None" = None  # None: not loaded (read `participants`)
-
     class Meta:
         ordering = ["-last_activity_at", "-id"]
         constraints = [

@@ -54,7 +54,6 @@ def access_conversation(user: User, conversation_id: int | str, *, write: bool =
         raise NotFound("No such conversation.")
     if write and not (participant is not None and participant.is_active):
         raise Forbidden("Enter the space to post in its room.", code="not_in_space")
-    conversation.my_participant = participant
     return conversation
 
 
@@ -76,7 +75,6 @@ def access_message(user: User, message_id: int | str, *, moderate: bool = False)
     participant = _participant(user, message.conversation)
     if not can_read(user, message.conversation, participant) and not (moderate and user.is_company_admin):
         raise NotFound("No such message.")
-    message.conversation.my_participant = participant
     return message
 
 

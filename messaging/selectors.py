@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, IntegerField, Model, OuterRef, Prefetch, QuerySet, Subquery, Value
@@ -23,14 +24,27 @@ def remember_related(instance: Model, **related: QuerySet[Any]) -> None:
     instance._prefetched_objects_cache = related  # type: ignore[attr-defined]
 
 
+@dataclass(frozen=True)
+class ConversationRow:
+    """A conversation as one reader sees it (what `ConversationOut` serializes)."""
+
+    conversation: Conversation
+    my_participant: Participant | None  # the reader's participation (None: not one, e.g. a room reader)
+    unread_count: int
+    last_message: Message | None
+    # Loaded with their presence by `conversation_detail`; None in the list, which serializes the
+    # prefetched `conversation.participants` instead.
+    active_participants: list[Participant] | None = None
+
+
 def message_queryset() -> QuerySet[Message]:
     return Message.objects.select_related("sender__presence").prefetch_related("reactions", "attachments")
 
 
-def conversation_list(*, user: User) -> Sequence[Conversation]:
-    """My conversations (active participation), newest activity first, with my_participant,
-    unread_count and last_message (their `last_message_id` and their participations' `unread` are
-    annotations), in the same few queries however many conversations."""
+def conversation_list(*, user: User) -> Sequence[ConversationRow]:
+    """My conversations (active participation), newest activity first, each with my participation,
+    unread count and last message (the conversations' `last_message_id` and the participations'
+    `unread` are annotations), in the same few queries however many conversations."""
     unread = (
         Message.objects.filter(conversation=OuterRef("conversation_id"), seq__gt=OuterRef("last_read_seq"))
         .exclude(sender_id=user.id)
@@ -62,25 +76,31 @@ def conversation_list(*, user: User) -> Sequence[Conversation]:
     }
     last_ids = [c.last_message_id for c in conversations if c.last_message_id]
     messages = {m.id: m for m in message_queryset().filter(id__in=last_ids)}
+    rows = []
     for conversation in conversations:
-        conversation.last_message = messages.get(conversation.last_message_id)
         participant = mine.get(conversation.id)
-        conversation.my_participant = participant
-        conversation.unread_count = participant.unread if participant is not None else 0
-    return conversations
+        rows.append(ConversationRow(
+            conversation=conversation,
+            my_participant=participant,
+            unread_count=participant.unread if participant is not None else 0,
+            last_message=messages.get(conversation.last_message_id),
+        ))
+    return rows
 
 
-def conversation_detail(*, user: User, conversation: Conversation) -> Conversation:
-    """`conversation` (as `access_conversation` returned it, with `my_participant`) with the reader's
-    unread_count, its last_message and its active_participants."""
-    conversation.unread_count = unread_count(
-        user=user, conversation=conversation, participant=conversation.my_participant
+def conversation_detail(*, user: User, conversation: Conversation) -> ConversationRow:
+    """`conversation` (one the user may read: `access_conversation`) as the user sees it, with its
+    active participants and their presence."""
+    participant = Participant.objects.filter(conversation=conversation, user=user).first()
+    return ConversationRow(
+        conversation=conversation,
+        my_participant=participant,
+        unread_count=unread_count(user=user, conversation=conversation, participant=participant),
+        last_message=message_queryset().filter(conversation=conversation).order_by("-seq").first(),
+        active_participants=list(
+            Participant.objects.filter(conversation=conversation, is_active=True).select_related("user__presence")
+        ),
     )
-    conversation.last_message = message_queryset().filter(conversation=conversation).order_by("-seq").first()
-    conversation.active_participants = list(
-        Participant.objects.filter(conversation=conversation, is_active=True).select_related("user__presence")
-    )
-    return conversation
 
 
 def unread_count(*, user: User, conversation: Conversation, participant: Participant | None) -> int:

@@ -25,7 +25,7 @@ from presence.selectors import me_get, user_list
 from spaces.api.serializers import SpaceOut
 from spaces.models import Space
 from spaces.permissions import can_enter
-from spaces.selectors import LoadedSpace, space_list
+from spaces.selectors import LoadedSpace, occupant_ids, space_list
 from virtual_office.models import User
 from virtual_office.tenancy import AuthenticatedHttpRequest
 
@@ -110,11 +110,12 @@ def _floor_person(user: User) -> FloorPerson:
 
 def _floor_space(space: LoadedSpace, me: User, by_id: dict[int, FloorPerson]) -> FloorSpace:
     meetings = space.open_meetings
+    inside = occupant_ids(space)
     return FloorSpace(
         space,
-        occupant_people=[by_id[i] for i in space.occupant_ids if i in by_id],
+        occupant_people=[by_id[i] for i in inside if i in by_id],
         may_enter=can_enter(me, space),
-        is_full=len(space.occupant_ids) >= space.capacity,
+        is_full=len(inside) >= space.capacity,
         meeting_title=meetings[0].title if meetings else "",
     )
 

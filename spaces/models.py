@@ -33,10 +33,6 @@ class Space(models.Model):
     h = models.PositiveIntegerField(default=140)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    # The ids of the people in it, not a column: set by spaces.selectors (`space_list`, `space_get`,
-    # with their annotations `room_conversation_id` and `open_meetings`: `selectors.LoadedSpace`).
-    occupant_ids: list[int]
-
     class Meta:
         ordering = ["company_id", "y", "x", "id"]
         constraints = [

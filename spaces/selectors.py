@@ -14,10 +14,11 @@ from virtual_office.models import User
 
 
 class SpaceLoads(TypedDict):
-    """What `space_list` and `space_get` load onto each space besides `occupant_ids`."""
+    """What `space_list` and `space_get` load with each space (an annotation and two prefetches)."""
 
     room_conversation_id: int | None  # the space's room conversation
     open_meetings: list[Meeting]  # its meetings not yet ended
+    occupants: list[Presence]  # the presence rows of the people in it, by user id
 
 
 # A space as these selectors return it, with its loads typed (SpaceOut and the office page read them).
@@ -34,19 +35,21 @@ def _annotated(qs: QuerySet[Space]) -> QuerySet[LoadedSpace]:
     room = Conversation.objects.filter(space=OuterRef("pk")).values("id")[:1]
     return qs.annotate(room_conversation_id=Subquery(room)).prefetch_related(
         Prefetch("meetings", queryset=Meeting.objects.filter(ended_at__isnull=True), to_attr="open_meetings"),
-        Prefetch("presences", queryset=Presence.objects.only("id", "user_id", "current_space_id").order_by("user_id")),
+        Prefetch(
+            "presences",
+            queryset=Presence.objects.only("id", "user_id", "current_space_id").order_by("user_id"),
+            to_attr="occupants",
+        ),
     )
 
 
-def _with_occupants(spaces: list[LoadedSpace]) -> list[LoadedSpace]:
-    for space in spaces:
-        space.occupant_ids = [p.user_id for p in space.presences.all()]
-    return spaces
+def occupant_ids(space: LoadedSpace) -> list[int]:
+    return [presence.user_id for presence in space.occupants]
 
 
 def space_list(*, user: User) -> list[LoadedSpace]:
-    return _with_occupants(list(_annotated(visible_spaces(user))))
+    return list(_annotated(visible_spaces(user)))
 
 
 def space_get(*, space_id: int) -> LoadedSpace:
-    return _with_occupants([_annotated(Space.objects.filter(pk=space_id)).get()])[0]
+    return _annotated(Space.objects.filter(pk=space_id)).get()

@@ -11,7 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from messaging.models import Attachment, Conversation, Message
-from messaging.selectors import MAX_PAGE
+from messaging.selectors import MAX_PAGE, ConversationRow
 from presence.api.serializers import EFFECTIVE_STATUSES
 from virtual_office.inputs import MAX_ID, IdField, TextField
 
@@ -218,36 +218,37 @@ class ResumeFrame(serializers.Serializer):
     conversations = RevsField()
 
 
-class ConversationOut(serializers.ModelSerializer):
+class ConversationOut(serializers.Serializer):
+    """A conversation as the requester sees it, with their unread count and read marker."""
+
+    id = serializers.IntegerField(source="conversation.id", read_only=True)
+    kind = serializers.ChoiceField(choices=Conversation.Kind.choices, source="conversation.kind")
+    title = serializers.CharField(source="conversation.title", max_length=200)
+    space = serializers.IntegerField(source="conversation.space_id", allow_null=True)
+    rev = serializers.IntegerField(source="conversation.rev", min_value=0, max_value=MAX_ID)
     participants = serializers.SerializerMethodField()
     participants_presence = serializers.SerializerMethodField()
-    unread_count = serializers.SerializerMethodField()
+    unread_count = serializers.IntegerField()
     last_message = serializers.SerializerMethodField()
     last_read_seq = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Conversation
-        fields = [
-            "id", "kind", "title", "space", "rev", "participants", "participants_presence", "unread_count",
-            "last_message", "last_read_seq", "created_at", "last_activity_at",
-        ]
+    created_at = serializers.DateTimeField(source="conversation.created_at", read_only=True)
+    last_activity_at = serializers.DateTimeField(source="conversation.last_activity_at", read_only=True)
 
     @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
-    def get_participants(self, obj: Conversation) -> list[int]:
-        active = obj.active_participants
+    def get_participants(self, row: ConversationRow) -> list[int]:
+        active = row.active_participants
         if active is None:
-            active = [p for p in obj.participants.all() if p.is_active]
+            active = [p for p in row.conversation.participants.all() if p.is_active]
         return sorted(p.user_id for p in active)
 
     @extend_schema_field(ParticipantPresenceOut(many=True, allow_null=True))
-    def get_participants_presence(self, obj: Conversation) -> list[dict] | None:
+    def get_participants_presence(self, row: ConversationRow) -> list[dict] | None:
         """Each active participant's presence (detail responses; null in the list, where `users/` and
         `presence.updated` keep it). Clients keep it live by applying `presence.updated`."""
-        active = obj.active_participants
-        if active is None:
+        if row.active_participants is None:
             return None
         out = []
-        for participant in sorted(active, key=lambda p: p.user_id):
+        for participant in sorted(row.active_participants, key=lambda p: p.user_id):
             presence = getattr(participant.user, "presence", None)
             out.append({
                 "user": participant.user_id,
@@ -256,16 +257,12 @@ class ConversationOut(serializers.ModelSerializer):
             })
         return out
 
-    def get_unread_count(self, obj: Conversation) -> int:
-        return obj.unread_count
-
-    def get_last_read_seq(self, obj: Conversation) -> int:
-        participant = obj.my_participant
-        return participant.last_read_seq if participant is not None else 0
+    def get_last_read_seq(self, row: ConversationRow) -> int:
+        return row.my_participant.last_read_seq if row.my_participant is not None else 0
 
     @extend_schema_field(MessageOut(allow_null=True))
-    def get_last_message(self, obj: Conversation) -> dict | None:
-        message = obj.last_message
+    def get_last_message(self, row: ConversationRow) -> dict | None:
+        message = row.last_message
         return MessageOut(message, context=self.context).data if message is not None else None
 
 

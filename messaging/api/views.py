@@ -25,6 +25,7 @@ from messaging.api.serializers import (
     ReadIn,
     message_data,
 )
+from messaging.models import Conversation
 from virtual_office.api import errors
 from virtual_office.errors import NotFound
 from virtual_office.inputs import MAX_ID, validated
@@ -34,9 +35,9 @@ ERRORS = errors(400, 401, 403, 404, 409)
 SEQ = {"type": "integer", "minimum": 0, "maximum": MAX_ID}  # a seq or rev: 0 before the first message
 
 
-def _conversation_out(request: AuthenticatedRequest, conversation) -> dict:
-    conversation = selectors.conversation_detail(user=request.user, conversation=conversation)
-    return ConversationOut(conversation, context={"user": request.user}).data
+def _conversation_out(request: AuthenticatedRequest, conversation: Conversation) -> dict:
+    row = selectors.conversation_detail(user=request.user, conversation=conversation)
+    return ConversationOut(row, context={"user": request.user}).data
 
 
 class ConversationListView(APIView):

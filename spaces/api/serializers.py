@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from spaces.models import Meeting, Space
-from spaces.selectors import LoadedSpace
+from spaces.selectors import LoadedSpace, occupant_ids
 from virtual_office.inputs import IdField, TextField
 
 
@@ -25,10 +25,10 @@ class SpaceOut(serializers.ModelSerializer):
             "conversation",
         ]
 
-    # occupant_ids, open_meetings and room_conversation_id are loaded once by spaces.selectors
+    # occupants, open_meetings and room_conversation_id are loaded once by spaces.selectors
     # (space_list / space_get), which every caller uses.
     def get_occupants(self, obj: LoadedSpace) -> list[int]:
-        return obj.occupant_ids
+        return occupant_ids(obj)
 
     def get_meeting(self, obj: LoadedSpace) -> dict | None:
         return MeetingOut(obj.open_meetings[0]).data if obj.open_meetings else None

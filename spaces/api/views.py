@@ -102,8 +102,8 @@ class SpaceConversationView(APIView):
             raise NotFound("No such space.")
         conversation, _ = messaging_services.room_conversation_get_or_create(space=space)
         conversation = access_conversation(request.user, conversation.id)
-        conversation = conversation_detail(user=request.user, conversation=conversation)
-        return Response(ConversationOut(conversation, context={"user": request.user}).data)
+        row = conversation_detail(user=request.user, conversation=conversation)
+        return Response(ConversationOut(row, context={"user": request.user}).data)
 
 
 class SpaceMeetingView(APIView):

@@ -92,8 +92,8 @@ def test_conversation_list_is_mine_newest_first(alice, bob, carol, chat):
     post(chat, bob, "b")
     post(chat, bob, "c")
     rows = selectors.conversation_list(user=alice)
-    assert [c.title for c in rows] == ["Team", "Quiet"]
-    assert [c.unread_count for c in rows] == [2, 1]
+    assert [row.conversation.title for row in rows] == ["Team", "Quiet"]
+    assert [row.unread_count for row in rows] == [2, 1]
     assert rows[0].last_message.body == "c" and rows[0].my_participant.user_id == alice.id
 
 
@@ -104,7 +104,7 @@ def test_conversation_list_includes_the_room_i_am_in(alice, company):
     space = SpaceFactory(company=company, name="Lounge")
     space_services.space_enter(actor=alice, space=space)
     rows = selectors.conversation_list(user=alice)
-    assert [(c.kind, c.space_id) for c in rows] == [("room", space.id)]
+    assert [(row.conversation.kind, row.conversation.space_id) for row in rows] == [("room", space.id)]
 
 
 @pytest.mark.django_db
