@@ -21,6 +21,15 @@ def fast_password_hasher(request):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def health_probes_closed(django_db_setup):
+    """/healthz keeps its probe connections open; they end before the test database is dropped."""
+    yield
+    from virtual_office import health
+
+    health.close_all()
+
+
 @pytest.fixture(autouse=True)
 def frozen_garbage_collected():
     """A hub freezes the collector's objects whenever a socket opens (`Hub.socket_opened`); in a

@@ -1,20 +1,13 @@
 """Core HTTP endpoints: API token login, health check, and the office page."""
 
-import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 
 import orjson
-import psycopg
-import redis.asyncio as aioredis
-from asgiref.sync import sync_to_async
-from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.exceptions import RequestDataTooBig
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from drf_spectacular.utils import extend_schema, inline_serializer
-from psycopg.conninfo import make_conninfo
 from rest_framework import serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
@@ -26,6 +19,7 @@ from rest_framework.views import APIView
 
 from virtual_office.api import errors
 from virtual_office.errors import ServiceError
+from virtual_office.health import health
 
 
 class LoginThrottle(SimpleRateThrottle):
@@ -85,17 +79,6 @@ class AuthTokenView(APIView):
         return Response({"token": token.key})
 
 
-HEALTH_TIMEOUT_SECONDS = 0.8
-
-
-async def health() -> tuple[int, dict[str, str]]:
-    """`{"db": "ok", "channel_layer": "ok"}` and 200, or 503 naming what failed. Each part is probed
-    on a connection of its own with a timeout (never the layer's receive, which the hub holds, nor a
-    pooled connection a storm may have taken), so the answer comes within a second, busy or idle."""
-    db, layer = await asyncio.gather(_probe(_probe_database()), _probe(_probe_channel_layer()))
-    return (200 if db == layer == "ok" else 503), {"db": db, "channel_layer": layer}
-
-
 async def healthz(request: HttpRequest) -> JsonResponse:
     """/healthz through Django (the test client, and servers that mount Django alone). Under a server,
     `asgi.py` answers it before Django: see `healthz_asgi`."""
@@ -113,46 +96,6 @@ async def healthz_asgi(scope: Mapping[str, object], receive: Callable, send: Cal
                (b"cache-control", b"no-store")]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
-
-
-async def _probe(check: Awaitable[None]) -> str:
-    try:
-        await asyncio.wait_for(check, HEALTH_TIMEOUT_SECONDS)
-    except TimeoutError:
-        return "timeout"
-    except Exception:
-        return "unreachable"
-    return "ok"
-
-
-async def _probe_database() -> None:
-    settings_dict = connection.settings_dict
-    if connection.vendor == "postgresql":
-        conninfo = make_conninfo(
-            dbname=settings_dict["NAME"], user=settings_dict["USER"], password=settings_dict["PASSWORD"],
-            host=settings_dict["HOST"], port=settings_dict["PORT"], connect_timeout=1,
-        )
-        async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as probe:
-            await probe.execute("SELECT 1")
-        return
-
-    def select_one() -> None:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-
-    await sync_to_async(select_one, thread_sensitive=False)()
-
-
-async def _probe_channel_layer() -> None:
-    if not settings.REDIS_URL:
-        return  # the in-memory layer lives in this process
-    client = aioredis.Redis.from_url(
-        settings.REDIS_URL, socket_timeout=HEALTH_TIMEOUT_SECONDS, socket_connect_timeout=HEALTH_TIMEOUT_SECONDS
-    )
-    try:
-        await client.ping()
-    finally:
-        await client.aclose()
 
 
 def _is_api(request: HttpRequest) -> bool:

@@ -366,3 +366,30 @@ def test_redis_away_is_a_503_unavailable_not_a_500(alice, monkeypatch):
     response = login("alice", PASSWORD)
     assert response.status_code == 503
     assert response.json()["code"] == "unavailable" and response["Retry-After"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_healthz_keeps_one_probe_connection_per_part(client):
+    """Each probe reuses its part's connection (a storm leaves no time to connect anew), and no
+    probe takes a connection of Django's."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("counts PostgreSQL backends")
+    for _ in range(5):
+        assert client.get("/healthz").status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'healthz' AND datname = current_database()"
+        )
+        assert cursor.fetchone()[0] == 1
+
+
+@pytest.mark.django_db
+def test_healthz_recovers_when_its_part_comes_back(client, settings):
+    good = settings.REDIS_URL
+    assert client.get("/healthz").status_code == 200
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    assert client.get("/healthz").json()["channel_layer"] == "unreachable"
+    settings.REDIS_URL = good
+    assert client.get("/healthz").json() == {"db": "ok", "channel_layer": "ok"}
