@@ -14,6 +14,7 @@ const KIND_LABELS = {
 // size, 12 px or more). Below MIN_FIT a space is too small to hold its name and its people, so the
 // floor lists the spaces as cards instead (as it always does on a phone; office.css says which).
 const MIN_FIT = 0.42;
+const MIN_SPACE = { w: 112, h: 84 }; // drawn smaller, a space cannot show a name and its people
 const STRETCH = 1.6;
 const SPACE_STATUS_LABELS = { available: "Available", in_use: "In use", closed: "Closed" };
 
@@ -88,21 +89,29 @@ export class Floor {
     const style = getComputedStyle(this.viewport);
     let width = 200;
     let height = 120;
+    let narrowest = Infinity;
+    let lowest = Infinity;
     for (const space of this.spaces.values()) {
       width = Math.max(width, space.x + space.w + 20);
       height = Math.max(height, space.y + space.h + 20);
+      narrowest = Math.min(narrowest, space.w);
+      lowest = Math.min(lowest, space.h);
     }
     const availableWidth = this.viewport.clientWidth - 2;
-    const availableHeight = style.getPropertyValue("--fit-height").trim() === "1" ? this.viewport.clientHeight - 2 : Infinity;
+    const fitsHeight = style.getPropertyValue("--fit-height").trim() === "1";
+    const availableHeight = fitsHeight ? this.viewport.clientHeight - 2 : Infinity;
     const fitX = availableWidth > 0 ? Math.min(1, availableWidth / width) : 1;
     const fitY = Math.min(1, availableHeight / height);
     const scale = Math.min(fitX, fitY);
-    const cards = style.getPropertyValue("--floor-cards").trim() === "1" || scale < MIN_FIT;
-    this.root.classList.toggle("is-cards", cards);
-    this.root.classList.toggle("is-compact", !cards && scale < 0.8);
     // A narrow area draws the floor a little taller than the plan's proportions (up to STRETCH),
     // so its spaces have room for their people instead of leaving the area's lower half empty.
-    this.scale = cards ? null : { x: Math.min(fitX, scale * STRETCH), y: Math.min(fitY, scale * STRETCH) };
+    const x = Math.min(fitX, scale * STRETCH);
+    const y = Math.min(fitY, scale * STRETCH);
+    const tooSmall = scale < MIN_FIT || narrowest * x < MIN_SPACE.w || lowest * y < MIN_SPACE.h;
+    const cards = style.getPropertyValue("--floor-cards").trim() === "1" || tooSmall;
+    this.root.classList.toggle("is-cards", cards);
+    this.root.classList.toggle("is-compact", !cards && scale < 0.8);
+    this.scale = cards ? null : { x, y };
     this.root.style.width = cards ? "" : `${Math.floor(width * this.scale.x) + 2}px`;
     this.root.style.height = cards ? "" : `${Math.floor(height * this.scale.y) + 2}px`;
     for (const element of this.root.querySelectorAll(".space")) this.place(element);
