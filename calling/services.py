@@ -18,8 +18,7 @@ never be accepted.
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -59,7 +58,7 @@ def _availability(presence: Presence | None, name: str, *, noun: str) -> None:
         raise Conflict(f"{noun}_dnd", f"{name} does not want to be disturbed right now; send a message instead.")
 
 
-def _busy_user_ids(user_ids: list[int], now: Any) -> set[int]:
+def _busy_user_ids(user_ids: list[int], now: datetime) -> set[int]:
     """People among user_ids with a call that is ringing (not yet expired) or in progress."""
     return users_in_calls(user_ids=user_ids, now=now)
 
