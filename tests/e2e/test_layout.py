@@ -229,6 +229,11 @@ def test_a_phone_shows_one_view_at_a_time(open_office, alice, bob, floor):
     send_in(room_panel(office), "from my phone")
     expect(room_panel(office).locator(".message-body", has_text="from my phone")).to_be_visible()
     no_sideways_scroll()
+    scroll = page_scroll(page)
+    print(
+        f"\n[layout 390x844] scrollHeight={scroll['height']} scrollWidth={scroll['width']}"
+        f" composer={box['width']:.0f}px ending at {box['y'] + box['height']:.0f}, tab bar from {tab_box['y']:.0f}"
+    )
     accessible("the phone's chat")
 
     # People: who is around, and the spaces.
