@@ -10,6 +10,38 @@ export function clock(seconds) {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
 
+function refusal(error) {
+  return error && (error.name === "NotAllowedError" || error.name === "SecurityError") ? "blocked" : "none";
+}
+
+/** The microphone (and for video the camera) as one stream, asking for each apart if asking for
+ * both failed, so that a missing camera still lets them hear you. Returns {stream, devices}, where
+ * devices says for each "on", "none" (no such device) or "blocked" (refused). */
+export async function acquireMedia(mediaDevices, kind) {
+  const video = kind === "video";
+  try {
+    const stream = await mediaDevices.getUserMedia({ audio: true, video });
+    return { stream, devices: { microphone: "on", camera: video ? "on" : null } };
+  } catch {
+    // One of them is missing or refused: ask for each alone to tell which.
+  }
+  const devices = { microphone: "on", camera: video ? "on" : null };
+  const tracks = [];
+  try {
+    tracks.push(...(await mediaDevices.getUserMedia({ audio: true })).getTracks());
+  } catch (error) {
+    devices.microphone = refusal(error);
+  }
+  if (video) {
+    try {
+      tracks.push(...(await mediaDevices.getUserMedia({ video: true })).getTracks());
+    } catch (error) {
+      devices.camera = refusal(error);
+    }
+  }
+  return { stream: tracks.length ? new MediaStream(tracks) : null, devices };
+}
+
 /** One answered call in this tab: media, the RTCPeerConnection, and the signaling that feeds it. */
 export class CallSession {
   constructor(controller, call, role) {
@@ -25,6 +57,7 @@ export class CallSession {
     this.ended = false;
     this.connectedAt = null;
     this.ticker = null;
+    this.officeDown = false;
     this.view = new CallView({
       call,
       me: controller.me,
@@ -34,21 +67,23 @@ export class CallSession {
   }
 
   async start() {
-    const constraints = this.call.kind === "video" ? { audio: true, video: true } : { audio: true, video: false };
-    try {
-      this.stream = await navigator.mediaDevices.getUserMedia(constraints);
-    } catch (error) {
-      this.stream = null;
-      this.controller.toast("No microphone or camera available: they will not hear or see you.", { kind: "error" });
-    }
+    const { stream, devices } = navigator.mediaDevices
+      ? await acquireMedia(navigator.mediaDevices, this.call.kind)
+      : { stream: null, devices: { microphone: "none", camera: this.call.kind === "video" ? "none" : null } };
+    this.stream = stream;
+    this.devices = devices;
+    this.view.setDevices(devices);
     if (this.ended) return this.stopMedia();
     this.pc = new RTCPeerConnection({ iceServers: this.controller.iceServers });
     if (this.stream) {
       for (const track of this.stream.getTracks()) this.pc.addTrack(track, this.stream);
-      this.view.play(this.view.local, this.stream);
-    } else {
-      this.pc.addTransceiver("audio", { direction: "recvonly" });
-      if (this.call.kind === "video") this.pc.addTransceiver("video", { direction: "recvonly" });
+      if (this.stream.getVideoTracks().length) this.view.play(this.view.local, this.stream);
+      else this.view.local.hidden = true;
+    }
+    // Still receive what I cannot send: their voice without my microphone, their video without my camera.
+    if (!this.stream || !this.stream.getAudioTracks().length) this.pc.addTransceiver("audio", { direction: "recvonly" });
+    if (this.call.kind === "video" && (!this.stream || !this.stream.getVideoTracks().length)) {
+      this.pc.addTransceiver("video", { direction: "recvonly" });
     }
     this.pc.onicecandidate = (event) => {
       if (event.candidate) this.send({ type: "candidate", candidate: event.candidate.toJSON() });
@@ -117,7 +152,12 @@ export class CallSession {
     if (state === "connected") {
       if (this.connectedAt === null) this.connectedAt = Date.now();
       clearInterval(this.ticker);
-      const tick = () => this.view.setState("connected", `Connected · ${clock((Date.now() - this.connectedAt) / 1000)}`);
+      // "Connected" says the line works; the device notice under it says what does not (no microphone).
+      const tick = () => this.view.setState(
+        "connected",
+        `Connected · ${clock((Date.now() - this.connectedAt) / 1000)}${this.officeDown ? " · reconnecting to the office…" : ""}`,
+      );
+      this.tick = tick;
       tick();
       this.ticker = setInterval(tick, 1000);
     } else if (state === "failed") {
@@ -128,6 +168,13 @@ export class CallSession {
     } else if (state === "disconnected") {
       this.view.setState("connecting", "Reconnecting…");
     }
+  }
+
+  /** The socket dropped (false) or is back (true): said in the status, the call itself goes on. */
+  setOfficeLink(up) {
+    this.officeDown = !up;
+    if (this.tick && this.pc?.connectionState === "connected") this.tick();
+    else if (!up && !this.ended) this.view.setState("connecting", "Reconnecting to the office…");
   }
 
   toggleMute() {

@@ -29,6 +29,9 @@ export class Calls {
     on("call.missed", (call) => this.onCallOver(call, "missed"));
     on("call.ended", this.onCallEnded);
     on("call.signal", this.onCallSignal);
+    // The call's media go browser to browser, but hanging up and renegotiating need the socket.
+    this.socket.on("socket.down", () => this.session?.setOfficeLink(false));
+    this.socket.on("hello", () => this.session?.setOfficeLink(true));
     return this;
   }
 

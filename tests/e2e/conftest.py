@@ -94,6 +94,22 @@ def events_reach_the_server(monkeypatch):
     monkeypatch.setattr(realtime, "send_now", send_now)
 
 
+MEDIA_ARGS = [
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
+@pytest.fixture(scope="module")
+def media_browser(browser):
+    """A second Chromium from the same Playwright, with a fake camera and microphone (calls)."""
+    media = browser.browser_type.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + MEDIA_ARGS)
+    yield media
+    media.close()
+
+
 @pytest.fixture(scope="session")
 def browser(live_server_url: str):
     from playwright.sync_api import sync_playwright

@@ -14,26 +14,11 @@ from playwright.sync_api import expect
 
 from calling.models import Call
 from presence.models import Presence
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, OfficePage, open_office_page, settle_disconnects
+from tests.e2e.conftest import OfficePage, open_office_page, settle_disconnects
 from tests.e2e.steps import enter, send_in
 from tests.factories import SpaceFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-MEDIA_ARGS = [
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-    "--autoplay-policy=no-user-gesture-required",
-]
-
-
-@pytest.fixture(scope="module")
-def media_browser(browser):
-    """A second Chromium from the same Playwright, with fake camera and microphone."""
-    media = browser.browser_type.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + MEDIA_ARGS)
-    yield media
-    media.close()
 
 
 @pytest.fixture
@@ -212,5 +197,75 @@ def test_the_call_window_leaves_the_composer_free(open_call_page, alice, bob, co
     # Chatting during the call works.
     send_in(b.page.locator("#conversation-slot .panel"), "can you hear me?")
     expect(b.page.locator("#conversation-slot .message-body", has_text="can you hear me?")).to_be_visible()
+    b.page.locator(".call-view .call-hangup").click()
+    expect(a.page.locator(".call-view")).to_have_count(0)
+
+
+NO_MICROPHONE = """() => {
+  const ask = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  navigator.mediaDevices.getUserMedia = (wanted) => wanted && wanted.audio
+    ? Promise.reject(new DOMException("Requested device not found", "NotFoundError"))
+    : ask(wanted);
+}"""
+
+
+def test_the_call_window_moves_minimises_and_says_what_does_not_work(open_call_page, alice, bob, company):
+    """Bob has no microphone: his window says so and offers no Mute, and the call still connects
+    (he hears and sees Alice, she sees him). Alice drags her window onto her composer: it settles
+    above it instead; she minimises it, chats, and docks it again."""
+    lounge = SpaceFactory(company=company, name="Lounge", capacity=6, x=20, y=20, w=320, h=180)
+    a = open_call_page(alice)
+    b = open_call_page(bob)
+    a.page.set_viewport_size({"width": 1440, "height": 900})
+    wait_online(alice, bob)
+    enter(a, lounge)
+    b.page.evaluate(NO_MICROPHONE)
+
+    open_menu(a, bob).locator('[data-action="video"]').click()
+    b.page.locator(".toast.call-incoming").get_by_role("button", name="Accept").click()
+    for office in (a, b):
+        office.page.wait_for_function(f"() => ({PC_STATE}) === 'connected'", timeout=15_000)
+    bob_view = b.page.locator(".call-view")
+    expect(bob_view.locator(".call-devices")).to_have_text("No microphone found: they cannot hear you.")
+    expect(bob_view.locator(".call-mute")).to_be_disabled()
+    expect(bob_view.locator(".call-mute")).to_have_text("No microphone")
+    expect(bob_view.locator(".call-status")).to_contain_text("Connected")
+    # Alice still sees Bob's camera; her own window has nothing to warn about.
+    a.page.wait_for_function(
+        "() => { const v = document.querySelector('.call-view .call-remote'); return v && v.videoWidth > 0; }"
+    )
+    expect(a.page.locator(".call-view .call-devices")).to_be_hidden()
+
+    view = a.page.locator(".call-view")
+    composer = a.page.locator(".panels .panel:visible [data-role=composer]")
+    docked = view.bounding_box()
+    target = composer.bounding_box()
+    header = view.locator(".call-header").bounding_box()
+    a.page.mouse.move(header["x"] + 20, header["y"] + header["height"] / 2)
+    a.page.mouse.down()
+    a.page.mouse.move(target["x"] + 40, target["y"] + 10, steps=8)
+    a.page.mouse.up()
+    expect(view).to_have_attribute("data-moved", "true")
+    moved = view.bounding_box()
+    assert moved != docked
+    assert not boxes_overlap(moved, composer.bounding_box()), (moved, composer.bounding_box())
+    expect(view).to_be_in_viewport(ratio=1)
+
+    # From the keyboard too: the header moves the window with the arrow keys.
+    view.locator(".call-header").focus()
+    a.page.keyboard.press("ArrowLeft")
+    a.page.wait_for_function(f"() => document.querySelector('.call-view').getBoundingClientRect().left < {moved['x']}")
+
+    view.get_by_role("button", name="Minimise").click()
+    expect(view.locator(".call-stage")).to_be_hidden()
+    expect(view.get_by_role("button", name="Expand")).to_have_attribute("aria-pressed", "true")
+    send_in(a.page.locator(".panels .panel:visible").first, "still here during the call")
+    expect(b.page.locator(".call-view")).to_be_visible()
+
+    view.get_by_role("button", name="Dock").click()
+    expect(view).to_have_attribute("data-moved", "false")
+    view.get_by_role("button", name="Expand").click()
+    expect(view.locator(".call-stage")).to_be_visible()
+    assert not boxes_overlap(view.bounding_box(), composer.bounding_box())
     b.page.locator(".call-view .call-hangup").click()
     expect(a.page.locator(".call-view")).to_have_count(0)
