@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-unit test-e2e bench schema-check faults lint check venv dev-venv migrate seed clean
+.PHONY: run test test-unit test-e2e bench schema-check faults lint check screenshots venv dev-venv migrate seed clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,12 @@ test-unit: dev-venv
 
 test-e2e: dev-venv
 	@eval "$$($(PY) scripts/services.py)" && export $(TEST_ENV) && CHANNEL_PREFIX=vo-test DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest -m e2e $(PYTEST_ARGS)
+
+# The README's pictures, from the real page with seeded data (a laptop, a phone, dark mode, a call):
+# they replace docs/office-*.png.
+screenshots: dev-venv
+	@eval "$$($(PY) scripts/services.py)" && export $(TEST_ENV) && CHANNEL_PREFIX=vo-test DJANGO_ALLOW_ASYNC_UNSAFE=true \
+	  UPDATE_SCREENSHOTS=1 $(PY) -m pytest -m e2e -q tests/e2e/test_screenshots.py $(PYTEST_ARGS)
 
 bench: dev-venv
 	@eval "$$(REQUIRE_SERVICES=1 $(PY) scripts/services.py)" && $(PY) bench/run.py

@@ -1,7 +1,8 @@
 """A lived-in office, photographed at desktop and phone widths.
 
-The pictures land in a temporary directory; with UPDATE_SCREENSHOTS=1 they replace
-docs/office-desktop.png and docs/office-narrow.png (shown in the README).
+The pictures land in a temporary directory; with UPDATE_SCREENSHOTS=1 (`make screenshots`) they
+replace the README's: docs/office-desktop.png (a laptop, 1440x900), office-narrow.png (a phone,
+390x844), office-dark.png (the laptop in dark mode) and office-call.png (a video call while chatting).
 """
 
 from __future__ import annotations
@@ -111,5 +112,39 @@ def test_office_screenshots(open_office, lived_in_office, tmp_path):
     expect(narrow.page.locator("#room-slot .message-body", has_text="saving you a seat")).to_be_visible()
     narrow.page.screenshot(path=str(target / "office-narrow.png"))
 
-    for name in ("office-desktop.png", "office-narrow.png"):
+    page.emulate_media(color_scheme="dark")
+    page.wait_for_function("() => getComputedStyle(document.body).backgroundColor !== 'rgb(255, 255, 255)'")
+    page.screenshot(path=str(target / "office-dark.png"))
+
+    for name in ("office-desktop.png", "office-narrow.png", "office-dark.png"):
         assert (target / name).stat().st_size > 10_000
+
+
+def test_call_screenshot(media_browser, live_server_url, lived_in_office, tmp_path):
+    """Alice on a video call with Bob while she chats in the Lounge."""
+    from tests.e2e.conftest import open_office_page
+
+    spaces, people = lived_in_office
+    target = DOCS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
+    alice_page = open_office_page(media_browser, live_server_url, people["alice"], width=1440, height=900)
+    bob_page = open_office_page(media_browser, live_server_url, people["bob"], width=1280, height=800)
+    try:
+        a, b = alice_page.page, bob_page.page
+        a.locator(f'.space[data-space="{spaces["Lounge"].id}"] [data-role=enter]').click()
+        expect(a.locator("#room-slot .panel .message-body", has_text="Coffee machine")).to_be_visible()
+        a.locator(f'.space .avatar[data-user="{people["bob"].id}"]').first.click()
+        a.locator('#avatar-menu [data-action="video"]').click()
+        b.locator(".toast.call-incoming").get_by_role("button", name="Accept").click()
+        a.wait_for_function(
+            "() => { const v = document.querySelector('.call-view .call-remote'); return v && v.videoWidth > 0; }",
+            timeout=15_000,
+        )
+        expect(a.locator(".call-view .call-status")).to_contain_text("Connected")
+        a.mouse.move(0, 0)
+        a.screenshot(path=str(target / "office-call.png"))
+        assert (target / "office-call.png").stat().st_size > 10_000
+        b.locator(".call-view .call-hangup").click()
+        expect(a.locator(".call-view")).to_have_count(0)
+    finally:
+        alice_page.context.close()
+        bob_page.context.close()
