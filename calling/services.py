@@ -31,7 +31,7 @@ from calling.permissions import access_colleague
 from calling.selectors import teleport_pending, users_in_calls
 from messaging import services as messaging_services
 from presence.models import Presence
-from presence.services import presence_for
+from presence.services import presence_get_or_create
 from spaces import services as space_services
 from spaces.models import Space
 from spaces.permissions import access_space, can_enter
@@ -76,7 +76,7 @@ def call_create(*, actor: User, callee_id: int, kind: str) -> Call:
         # Both people's presence rows, locked in id order: two calls racing to ring the same person
         # queue here, and the second one sees the first as `busy`.
         for user in sorted((actor, callee), key=lambda u: u.id):
-            presence_for(user)
+            presence_get_or_create(user)
         locked = {
             p.user_id: p
             for p in Presence.objects.select_for_update().filter(user_id__in=[actor.id, callee.id]).order_by("user_id")
@@ -254,7 +254,7 @@ def teleport_create(*, actor: User, invitee_id: int, space_id: int | None = None
         raise ServiceError("self_invite", "You cannot invite yourself.")
     invitee = access_colleague(actor, invitee_id)
     with transaction.atomic():
-        inviter_presence = Presence.objects.select_for_update().get(pk=presence_for(actor).pk)
+        inviter_presence = Presence.objects.select_for_update().get(pk=presence_get_or_create(actor).pk)
         if space_id is None:
             if inviter_presence.current_space_id is None:
                 raise Conflict(
@@ -267,7 +267,7 @@ def teleport_create(*, actor: User, invitee_id: int, space_id: int | None = None
             raise Conflict("space_private", f"{space.name} is private; you cannot invite people there.")
         if space.status == Space.Status.CLOSED:
             raise Conflict("space_closed", f"{space.name} is closed.")
-        invitee_presence = presence_for(invitee)
+        invitee_presence = presence_get_or_create(invitee)
         _availability(invitee_presence, invitee.name, noun="invitee")
         if invitee_presence.current_space_id == space.id:
             raise Conflict("already_there", f"{invitee.name} is already in {space.name}.")

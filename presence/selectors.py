@@ -3,7 +3,7 @@
 from django.db.models import QuerySet
 
 from presence.models import Presence
-from presence.services import presence_for
+from presence.services import presence_get_or_create
 from virtual_office.models import User
 
 
@@ -23,4 +23,4 @@ def me_get(*, user: User) -> User:
 def presence_get(*, user: User) -> Presence:
     """The user's presence as stored now (never a copy cached on a `User` instance)."""
     presence = Presence.objects.filter(user_id=user.pk).first()
-    return presence if presence is not None else presence_for(user)
+    return presence if presence is not None else presence_get_or_create(user)

@@ -23,7 +23,7 @@ from virtual_office.realtime import realtime_setting
 SETTABLE = {choice.value for choice in Presence.Status}
 
 
-def presence_for(user: User) -> Presence:
+def presence_get_or_create(user: User) -> Presence:
     presence, _ = Presence.objects.get_or_create(user=user)
     return presence
 
@@ -34,7 +34,7 @@ def presence_set_status(*, actor: User, status: str) -> Presence:
             "invalid_status", f"status must be one of {', '.join(sorted(SETTABLE))}; offline follows from your sockets."
         )
     with transaction.atomic():
-        presence = presence_for(actor)
+        presence = presence_get_or_create(actor)
         presence = Presence.objects.select_for_update().get(pk=presence.pk)
         if presence.status != status:
             presence.status = status
@@ -48,7 +48,7 @@ def connection_open(*, user: User, channel_name: str, server_id: str) -> Presenc
         Connection.objects.update_or_create(
             channel_name=channel_name, defaults={"user": user, "server_id": server_id, "heartbeat_at": now}
         )
-        presence = presence_for(user)
+        presence = presence_get_or_create(user)
         presence = Presence.objects.select_for_update().get(pk=presence.pk)
         if not presence.connected:
             presence.connected = True

@@ -30,7 +30,7 @@ from guardian.shortcuts import assign_perm
 from messaging import services as messaging_services
 from messaging.models import Conversation, Message
 from presence.models import Presence
-from presence.services import presence_for
+from presence.services import presence_get_or_create
 from spaces.models import Meeting, Space
 from spaces.permissions import can_enter
 from virtual_office.errors import Conflict, Forbidden, ServiceError
@@ -128,7 +128,7 @@ def space_enter(*, actor: User, space: Space, reason: str = "moved") -> Presence
     over) or `teleport` (they accepted a teleport invitation: calling.services uses this)."""
     if reason not in ENTER_REASONS:
         raise ServiceError("invalid_reason", f"reason must be one of {', '.join(ENTER_REASONS)}.")
-    presence_id = presence_for(actor).pk
+    presence_id = presence_get_or_create(actor).pk
     with transaction.atomic():
         space = Space.objects.select_for_update(no_key=True).get(pk=space.pk)
         presence = _lock_presence(presence_id)
@@ -171,7 +171,7 @@ def space_leave(*, actor: User, reason: str = "left", by: User | None = None) ->
     removed (space_remove), closed (space_update)."""
     if reason not in LEAVE_REASONS:
         raise ServiceError("invalid_reason", f"reason must be one of {', '.join(LEAVE_REASONS)}.")
-    presence_id = presence_for(actor).pk
+    presence_id = presence_get_or_create(actor).pk
     with transaction.atomic():
         presence = _lock_presence(presence_id)
         space = presence.current_space
@@ -188,7 +188,7 @@ def space_remove(*, actor: User, space: Space, user: User) -> Presence:
     if user.company_id != space.company_id:
         raise ServiceError("not_found", "No such person.", status=404)
     with transaction.atomic():
-        presence = _lock_presence(presence_for(user).pk)
+        presence = _lock_presence(presence_get_or_create(user).pk)
         if presence.current_space_id != space.id:
             raise Conflict("not_in_space", f"{user.name} is not in {space.name}.")
         return space_leave(actor=user, reason="removed", by=actor)

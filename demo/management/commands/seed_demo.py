@@ -23,7 +23,7 @@ from rest_framework.authtoken.models import Token
 from demo import plan as demo_office
 from messaging import services as messaging_services
 from messaging.models import Conversation, Message, Participant
-from presence.services import presence_for
+from presence.services import presence_get_or_create
 from spaces.models import Space
 from spaces.permissions import ENTER_PERM
 from spaces.services import space_create
@@ -130,7 +130,7 @@ class Command(BaseCommand):
             user.password = self.password_hash.value
             user.save(update_fields=["password"])
         Token.objects.get_or_create(user=user)
-        presence_for(user)
+        presence_get_or_create(user)
         return user
 
     def seed_floor(self, company: Company, *, admin: User, people: list[User], count: int) -> list[Space]:
