@@ -10,11 +10,16 @@ import { paintAvatar } from "./floor.js";
 import { Panel } from "./panel.js";
 import { formatTime, snippet } from "./text.js";
 
+const PARKED_MAX = 4; // conversations kept out of the page for a quick return
+
 export class Messages {
   constructor(office) {
     this.office = office;
     this.conversations = new Map();
     this.panels = new Map(); // conversation id -> Panel
+    // Conversations opened lately and replaced by another: kept (out of the page) with their
+    // messages, still applying the live events, so going back shows them at once (no fetch).
+    this.parked = new Map(); // conversation id -> Panel, oldest first
     this.roomPanel = null;
     this.mainPanel = null;
     this.opened = 0; // counts panels opened, so a late room chat never replaces a newer choice
@@ -31,7 +36,7 @@ export class Messages {
     socket.on("message.created", (data) => this.onMessage(data, true));
     socket.on("message.updated", (data) => this.onMessage(data, false));
     socket.on("message.deleted", (data) => this.onMessage(data, false));
-    socket.on("reaction.changed", (data, frame) => this.panels.get(frame.conversation)?.applyReactions(data.message, data.reactions, frame.rev));
+    socket.on("reaction.changed", (data, frame) => this.panelOf(frame.conversation)?.applyReactions(data.message, data.reactions, frame.rev));
     socket.on("conversation.created", (data) => this.upsertConversation(data));
     socket.on("conversation.updated", (data) => this.upsertConversation(data));
     socket.on("typing", (data) => this.panels.get(data.conversation)?.setTyper(data.user, data.state));
@@ -221,18 +226,32 @@ export class Messages {
     if (data.rev !== undefined && !known.id) this.office.socket.track(data.id, data.rev);
     const panel = this.panels.get(data.id);
     if (!(data.participants || []).includes(this.office.me.id)) {
-      // Removed (or left the room): stop showing it.
+      // Removed (or left the room): stop showing it, and forget it if it was parked.
+      const parked = this.parked.get(data.id);
+      if (parked) {
+        this.parked.delete(data.id);
+        parked.destroy();
+      }
       this.conversations.delete(data.id);
       this.office.socket.forget(data.id);
       if (panel && panel !== this.roomPanel) this.close(panel);
-    } else if (panel) {
-      panel.conversation = { ...panel.conversation, ...data };
-      panel.refreshTitle();
+    } else {
+      for (const shown of [panel, this.parked.get(data.id)]) {
+        if (!shown) continue;
+        shown.conversation = { ...shown.conversation, ...data };
+        shown.refreshTitle();
+      }
     }
     this.renderList();
   }
 
+  /** The panel showing a conversation, or keeping it parked. */
+  panelOf(id) {
+    return this.panels.get(id) || this.parked.get(id);
+  }
+
   onMessage(message, created) {
+    this.parked.get(message.conversation)?.apply(message);
     const panel = this.panels.get(message.conversation);
     panel?.apply(message);
     const conversation = this.conversations.get(message.conversation);
@@ -297,14 +316,23 @@ export class Messages {
     let panel = this.panels.get(conversation.id);
     if (!panel) {
       // Opening a conversation replaces the one open (the room chat comes back when this one closes).
-      if (this.mainPanel) this.close(this.mainPanel, { back: false });
+      if (this.mainPanel) this.park(this.mainPanel);
       if (this.roomPanel) this.close(this.roomPanel);
-      panel = new Panel(this, this.conversations.get(conversation.id));
+      panel = this.parked.get(conversation.id);
       this.opened += 1;
-      this.panels.set(conversation.id, panel);
-      this.mainPanel = panel;
-      this.mainSlot.append(panel.el);
-      panel.start();
+      if (panel) {
+        this.parked.delete(conversation.id);
+        this.panels.set(conversation.id, panel);
+        this.mainPanel = panel;
+        this.mainSlot.append(panel.el);
+        panel.unpark();
+      } else {
+        panel = new Panel(this, this.conversations.get(conversation.id));
+        this.panels.set(conversation.id, panel);
+        this.mainPanel = panel;
+        this.mainSlot.append(panel.el);
+        panel.start();
+      }
     }
     panel.setCollapsed(false, { remember: false });
     if (focus) panel.parts.input.focus();
@@ -314,8 +342,22 @@ export class Messages {
     return panel;
   }
 
+  /** Take the main panel out of the page, keeping it (and at most PARKED_MAX others) for a return. */
+  park(panel) {
+    panel.park();
+    this.panels.delete(panel.id);
+    if (this.mainPanel === panel) this.mainPanel = null;
+    this.parked.set(panel.id, panel);
+    while (this.parked.size > PARKED_MAX) {
+      const [oldestId, oldest] = this.parked.entries().next().value;
+      this.parked.delete(oldestId);
+      oldest.destroy();
+    }
+  }
+
   /** Close a panel; closing a conversation of mine brings back the room chat of where I am. */
   close(panel, { back = true } = {}) {
+    this.parked.delete(panel.id);
     panel.destroy();
     this.panels.delete(panel.id);
     const wasMain = this.mainPanel === panel;
@@ -353,9 +395,9 @@ export class Messages {
     if (!replace && (this.mainPanel || this.opened !== started)) return; // something else is on show
     const known = this.conversations.get(conversation.id);
     this.conversations.set(conversation.id, { ...known, ...conversation });
-    const existing = this.panels.get(conversation.id);
+    const existing = this.panelOf(conversation.id);
     if (existing) this.close(existing, { back: false });
-    if (this.mainPanel) this.close(this.mainPanel, { back: false });
+    if (this.mainPanel) this.park(this.mainPanel);
     const panel = new Panel(this, this.conversations.get(conversation.id), { room: true });
     this.panels.set(conversation.id, panel);
     this.roomPanel = panel;

@@ -135,6 +135,26 @@ export class Panel {
     }
   }
 
+  /** Out of the page, kept: its messages stay in the store and live events still apply to it. */
+  park() {
+    const s = this.parts.scroller;
+    this.parkedAt = { top: s.scrollTop, atBottom: this.nearBottom() };
+    this.flushRead();
+    this.presence.unwatch();
+    this.presence.clearTypers();
+    this.el.remove();
+  }
+
+  /** Back in the page (the caller put `el` back): where it was, and what is shown now is read. */
+  unpark() {
+    if (!this.collapsed) this.presence.watch();
+    const at = this.parkedAt;
+    if (!at || at.atBottom) this.scrollToBottom();
+    else this.parts.scroller.scrollTop = at.top;
+    this.parkedAt = null;
+    this.markRead();
+  }
+
   destroy() {
     this.readMarker.destroy();
     this.presence.destroy();

@@ -66,6 +66,8 @@ def test_first_load_and_conversation_switch(open_office, big_company, alice):
         entry.click()
         latest = page.locator(".panels .panel:visible .message-body", has_text=f"update 2 on project {n:02}")
         expect(latest).to_be_visible()
+    fetched: list[str] = []
+    page.on("request", lambda request: "/messages/" in request.url and fetched.append(request.url))
     switches = []
     for i in range(10):
         n = (7, 8)[i % 2]
@@ -99,3 +101,6 @@ def test_first_load_and_conversation_switch(open_office, big_company, alice):
     if os.environ.get("RECORD_BENCH") == "1":
         (RESULTS / f"page-speed-{figures['date']}.json").write_text(json.dumps(figures, indent=2) + "\n")
     assert len(switches) == 10 and all(s > 0 for s in switches)
+    # Going back to a conversation seen a moment ago shows what the page kept: no fetch.
+    assert fetched == [], fetched
+    expect(page.locator(".panels .panel")).to_have_count(1)
