@@ -140,6 +140,7 @@ def office_context(user: User) -> dict:
         "enterable": [s.space.id for s in floor if s.may_enter],
         "ice_servers": settings.WEBRTC_ICE_SERVERS,
         "attachments": attachment_rules(),
+        "message_max_length": settings.MESSAGE_MAX_LENGTH,
         "urls": {
             "api": "/api/v1/",
             "socket": "/ws/",

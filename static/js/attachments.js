@@ -53,6 +53,9 @@ export function checkFiles(files, rules, { already = 0 } = {}) {
 }
 
 /** A refusal from the server that sending the same files again cannot change. */
+// Refusals of the message itself: sending the same again cannot succeed.
+const REFUSED_AS_IS = new Set(["too_many_attachments", "body_too_long", "invalid_body", "empty_body", "invalid_reply_to"]);
+
 export function refusedForGood(error) {
-  return Boolean(error && ([413, 415].includes(error.status) || error.code === "too_many_attachments"));
+  return Boolean(error && ([413, 415].includes(error.status) || REFUSED_AS_IS.has(error.code)));
 }

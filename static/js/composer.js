@@ -134,6 +134,15 @@ export class Composer {
     const input = this.parts.input;
     const body = input.value;
     if (!body.trim() && !this.files.length) return;
+    const limit = this.office.data.message_max_length;
+    if (limit && body.length > limit) {
+      // Refused here, the text kept: the server would refuse it too (body_too_long).
+      this.showRefused([
+        `A message can hold at most ${limit.toLocaleString("en")} characters; this one has ${body.length.toLocaleString("en")}.`,
+      ]);
+      input.focus();
+      return;
+    }
     const clientId = newClientId();
     const message = {
       client_id: clientId,
@@ -187,7 +196,7 @@ export class Composer {
         current.state = "failed";
         current.error = error;
         const reason = error?.message;
-        // Files refused for their type or size would be refused again: no Retry, only Discard.
+        // What would be refused again (a file's type or size, a text over the limit): no Retry, only Discard.
         const retryable = !refusedForGood(error);
         const element = this.panel.list.render(current.message, { pendingState: "failed", reason, retryable });
         element.title = error.message || "Not sent";

@@ -260,20 +260,22 @@ def test_a_lost_event_is_noticed_and_fetched_again(open_office, alice, bob, loun
     assert a.page.evaluate("() => window.office.socket.stats.gaps") >= 1
 
 
-def test_failed_send_stays_with_retry(open_office, alice, bob, lounge):
+def test_a_text_over_the_limit_is_refused_before_sending_and_kept(open_office, alice, bob, lounge):
+    """A retry could never succeed, so nothing is sent and no Retry is offered: the composer says
+    the limit and keeps the text to shorten."""
     a = open_office(alice)
     enter(a, lounge)
-    send(a, "x" * 10_001)  # over the length limit: the server refuses it
-    failed = room_panel(a).locator(".message.is-failed")
-    expect(failed).to_have_count(1)
-    expect(failed.locator("[data-role=state]")).to_contain_text("Not sent: ")
-    expect(failed.locator("[data-act=retry]")).to_be_visible()
-    client_id = failed.get_attribute("data-client-id")
-    failed.locator("[data-act=retry]").click()
-    expect(room_panel(a).locator(".message.is-failed")).to_have_count(1)
-    assert room_panel(a).locator(".message.is-failed").get_attribute("data-client-id") == client_id
-    room_panel(a).locator(".message.is-failed [data-act=discard]").click()
-    expect(room_panel(a).locator(".message.is-failed")).to_have_count(0)
+    panel = room_panel(a)
+    send(a, "x" * 10_001)
+    expect(panel.locator("[data-role=attach-error]")).to_have_text(
+        "A message can hold at most 10,000 characters; this one has 10,001."
+    )
+    expect(panel.locator("textarea")).to_have_value("x" * 10_001)
+    expect(panel.locator(".message.is-failed, .message.is-pending")).to_have_count(0)
+    panel.locator("textarea").fill("x" * 10_000)
+    panel.locator("textarea").press("Enter")
+    expect(panel.locator(".message.is-own:not(.is-pending)")).to_have_count(1)
+    expect(panel.locator("[data-role=attach-error]")).to_be_hidden()
 
 
 def test_messages_sent_while_the_network_is_down_appear_once(open_office, alice, bob, lounge):

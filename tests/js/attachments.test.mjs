@@ -63,3 +63,10 @@ test("the server's type and size refusals are for good, a lost connection is not
   assert.equal(refusedForGood({ status: 0, code: "network" }), false);
   assert.equal(refusedForGood({ code: "timeout" }), false);
 });
+
+test("a text the server refuses as it is gets no Retry; a busy server does", () => {
+  assert.equal(refusedForGood({ status: 400, code: "body_too_long" }), true);
+  assert.equal(refusedForGood({ status: 400, code: "invalid_reply_to" }), true);
+  assert.equal(refusedForGood({ code: "unavailable" }), false);
+  assert.equal(refusedForGood({ code: "rate_limited" }), false);
+});
