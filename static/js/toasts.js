@@ -3,6 +3,18 @@
 // Focus: a toast never takes it (it is announced: role status, or alert for errors). Someone who
 // moves into one (Tab) can press Escape to dismiss it, and when a toast holding the focus closes
 // (answered, dismissed, expired) the focus goes back to where it came from, not to the page's top.
+// Alt+Shift+T moves the focus to the newest toast that asks something (a ringing call, an
+// invitation): its first button. Those toasts say so to screen readers.
+
+export const FOCUS_TOASTS_KEY = "Alt+Shift+T";
+
+document.addEventListener("keydown", (event) => {
+  if (!(event.altKey && event.shiftKey && (event.key === "T" || event.code === "KeyT"))) return;
+  const asking = [...document.querySelectorAll("#toasts .toast:not(.toast-leaving) .toast-actions button")];
+  if (!asking.length) return;
+  event.preventDefault();
+  asking[asking.length - 1].closest(".toast").querySelector(".toast-actions button").focus();
+});
 
 /** Focus `element` if it is still on the page, else the main content. */
 export function restoreFocus(element) {
@@ -34,7 +46,7 @@ export function toast(message, { kind = "info", timeout = 5000, actions = [], co
   }
   const text = document.createElement("p");
   text.className = "toast-text";
-  text.textContent = message;
+  text.append(document.createTextNode(message));
   element.append(text);
   let timer = null;
   let ticker = null;
@@ -61,7 +73,7 @@ export function toast(message, { kind = "info", timeout = 5000, actions = [], co
       setTimeout(() => element.remove(), 180);
     },
     update(value) {
-      text.textContent = value;
+      text.firstChild.textContent = value; // the hint (if any) stays after it
     },
   };
   if (countdown > 0) {
@@ -81,6 +93,10 @@ export function toast(message, { kind = "info", timeout = 5000, actions = [], co
     element.append(clock);
   }
   if (actions.length) {
+    const hint = document.createElement("span");
+    hint.className = "visually-hidden";
+    hint.textContent = ` Press ${FOCUS_TOASTS_KEY} to answer.`;
+    text.append(hint);
     const row = document.createElement("div");
     row.className = "toast-actions";
     for (const action of actions) {
