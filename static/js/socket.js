@@ -64,6 +64,7 @@ export class OfficeSocket {
     this.WebSocketImpl = WebSocketImpl;
     this.random = random;
     this.ws = null;
+    this.greeted = false; // set by each connection's hello (`canSend`)
     this.state = "idle"; // idle | connecting | open | closed (for good)
     this.everOpened = false;
     this.attempt = 0;
@@ -128,6 +129,7 @@ export class OfficeSocket {
       return;
     }
     this.ws = ws;
+    this.greeted = false; // this connection's hello has not come yet: nothing is sent before it
     ws.onopen = () => {
       if (this.ws !== ws) return;
       this.state = "open";
@@ -205,7 +207,7 @@ export class OfficeSocket {
   }
 
   checkAlive() {
-    if (this.state !== "open" || !this.ws) return;
+    if (!this.canSend()) return;
     const ws = this.ws;
     this.request("ping", {}, { timeout: HEARTBEAT_TIMEOUT_MS, resend: false }).catch((error) => {
       if (error.code === "timeout" && this.ws === ws) ws.close(4000, "no pong");
@@ -300,7 +302,13 @@ export class OfficeSocket {
     this.emit(frame.type, frame);
   }
 
+  /** Open, and greeted: the server sent this connection's `hello` (requests wait for it). */
+  canSend() {
+    return this.state === "open" && this.greeted && this.ws !== null && this.ws.readyState === 1;
+  }
+
   onHello(frame) {
+    this.greeted = true;
     const reconnected = this.everOpened;
     this.everOpened = true;
     this.hellos = (this.hellos || 0) + 1;
@@ -318,7 +326,7 @@ export class OfficeSocket {
 
   /** Resume every conversation we know from its floor: after each (re)connect and on `resync`. */
   resumeAll() {
-    if (this.state !== "open") return Promise.resolve(null);
+    if (!this.canSend()) return Promise.resolve(null);
     return this.sendResume(this.store.resync());
   }
 
@@ -366,7 +374,7 @@ export class OfficeSocket {
   }
 
   resume(conversationIds) {
-    if (this.state !== "open") return Promise.resolve(null);
+    if (!this.canSend()) return Promise.resolve(null);
     return this.sendResume(this.store.resumeRequest(conversationIds));
   }
 
@@ -415,7 +423,7 @@ export class OfficeSocket {
   }
 
   dispatch(request, front = false) {
-    if (this.state === "open" && this.ws && this.ws.readyState === 1) {
+    if (this.canSend()) {
       this.transmit(request);
     } else if (front) {
       this.queue.unshift(request);
@@ -447,7 +455,7 @@ export class OfficeSocket {
 
   /** Fire and forget (typing): dropped when the socket is down. */
   send(action, fields = {}) {
-    if (this.state !== "open" || !this.ws || this.ws.readyState !== 1) return false;
+    if (!this.canSend()) return false;
     this.ws.send(JSON.stringify({ ...fields, action }));
     return true;
   }
@@ -466,7 +474,7 @@ export class OfficeSocket {
     const waiting = this.queue;
     this.queue = [];
     for (const request of waiting) {
-      if (this.state === "open" && this.ws && this.ws.readyState === 1) this.transmit(request);
+      if (this.canSend()) this.transmit(request);
       else this.queue.push(request);
     }
   }
