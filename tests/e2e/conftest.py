@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.factories import SpaceFactory
 from tests.servers import free_port, run_server
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -92,6 +93,17 @@ def events_reach_the_server(monkeypatch):
         worker.join(timeout=10)
 
     monkeypatch.setattr(realtime, "send_now", send_now)
+
+
+# Spaces several browser tests walk into.
+@pytest.fixture
+def lounge(company):
+    return SpaceFactory(company=company, name="Lounge", kind="lounge", capacity=6, x=20, y=20, w=320, h=180)
+
+
+@pytest.fixture
+def kitchen(company):
+    return SpaceFactory(company=company, name="Kitchen", kind="kitchen", capacity=1, x=360, y=20, w=220, h=180)
 
 
 MEDIA_ARGS = [

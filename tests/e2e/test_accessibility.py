@@ -11,21 +11,10 @@ from playwright.sync_api import expect
 from tests.e2e.a11y import axe_violations, by_impact, describe, serious
 from tests.e2e.steps import enter, room_panel
 from tests.e2e.steps import send_in as send
-from tests.factories import SpaceFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 SCHEMES = ("light", "dark")
-
-
-@pytest.fixture
-def lounge(company):
-    return SpaceFactory(company=company, name="Lounge", kind="lounge", capacity=6, x=20, y=20, w=320, h=180)
-
-
-@pytest.fixture
-def kitchen(company):
-    return SpaceFactory(company=company, name="Kitchen", kind="kitchen", capacity=1, x=360, y=20, w=220, h=180)
 
 
 def assert_accessible(page, where: str) -> None:

@@ -7,19 +7,8 @@ from playwright.sync_api import expect
 
 from tests.e2e.steps import enter, room_panel
 from tests.e2e.steps import send_in as send
-from tests.factories import SpaceFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def lounge(company):
-    return SpaceFactory(company=company, name="Lounge", kind="lounge", capacity=6, x=20, y=20, w=320, h=180)
-
-
-@pytest.fixture
-def kitchen(company):
-    return SpaceFactory(company=company, name="Kitchen", kind="kitchen", capacity=1, x=360, y=20, w=220, h=180)
 
 
 def test_new_messages_are_announced_politely(open_office, alice, bob, lounge):

@@ -17,11 +17,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def lounge(company):
-    return SpaceFactory(company=company, name="Lounge", kind="lounge", capacity=6, x=20, y=20, w=320, h=180)
-
-
-@pytest.fixture
 def focus_pod(company):
     return SpaceFactory(company=company, name="Focus pod", kind="focus", capacity=1, x=360, y=20, w=220, h=180)
 

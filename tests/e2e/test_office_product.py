@@ -12,14 +12,9 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import session_cookie
 from tests.e2e.steps import enter, room_panel, send_in
-from tests.factories import SpaceFactory, UserFactory
+from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def lounge(company):
-    return SpaceFactory(company=company, name="Lounge", kind="lounge", capacity=6, x=20, y=20, w=320, h=180)
 
 
 def signed_in_page(browser, base_url: str, user):
