@@ -1,4 +1,8 @@
-"""Presence: each person's chosen status, where they are, and the live sockets that make them online."""
+"""Presence: each person's chosen status, where they are, and the live sockets that make them online.
+
+What others see (status, status_reason, ...) is computed from a row by `presence.status.resolve`:
+the manual status wins, then the automatic states (quiet hours, a call or meeting, idle).
+"""
 
 from django.conf import settings
 from django.db import models
@@ -21,6 +25,18 @@ class Presence(models.Model):
     connected = models.BooleanField(default=False, help_text="Has at least one live socket.")
     last_seen = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The manual status (`status` other than online) and the text and emoji end together here.
+    status_text = models.CharField(max_length=100, blank=True, default="")
+    status_emoji = models.CharField(max_length=32, blank=True, default="")
+    status_until = models.DateTimeField(null=True, blank=True)
+    # What the person is engaged in, told by the layers above: {"in_call": ["call.12"], ...}; each
+    # engagement holds while it has a source (a call, a space's meeting, later a space's talk).
+    engagements = models.JSONField(default=dict, blank=True)
+    last_activity = models.DateTimeField(null=True, blank=True, help_text="Latest action from any tab.")
+    # What was last announced of the states that begin by the clock alone (the refresh job compares
+    # them with the truth and saves, hence announces, the difference).
+    idle = models.BooleanField(default=False)
+    quiet_until = models.DateTimeField(null=True, blank=True, help_text="End of the quiet hours in progress.")
 
     class Meta:
         indexes = [models.Index(fields=["current_space"])]
@@ -32,6 +48,25 @@ class Presence(models.Model):
     def effective_status(self) -> str:
         """`offline` is derived: a chosen status only shows while a socket is open."""
         return self.status if self.connected else self.OFFLINE
+
+
+class QuietHours(models.Model):
+    """A person's weekly quiet hours: `dnd` (reason `schedule`) inside them. `days` are ISO weekdays
+    minus one (0 = Monday); a window whose end is before its start crosses midnight and belongs to
+    the day it starts."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="quiet_hours")
+    timezone = models.CharField(max_length=64)
+    days = models.JSONField(default=list)
+    start = models.TimeField()
+    end = models.TimeField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "quiet hours"
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.days} {self.start:%H:%M}-{self.end:%H:%M} {self.timezone}"
 
 
 class Connection(models.Model):

@@ -285,6 +285,11 @@ WORKER_DEAD_AFTER_SECONDS = float(os.environ.get("WORKER_DEAD_AFTER_SECONDS", "1
 # carrying every change since the last one (a morning login wave is a few frames, not thousands).
 PRESENCE_COALESCE_SECONDS = float(os.environ.get("PRESENCE_COALESCE_SECONDS", "0.5"))
 PRESENCE_OFFLINE_GRACE_SECONDS = float(os.environ.get("PRESENCE_OFFLINE_GRACE_SECONDS", "3"))
+# Away (reason `idle`) after this long without an action from any of the person's tabs.
+PRESENCE_IDLE_SECONDS = float(os.environ.get("PRESENCE_IDLE_SECONDS", "600"))
+# How often each process re-evaluates the automatic status of its people (idle, quiet hours, a
+# manual status reaching its `status_until`) and announces what changed.
+PRESENCE_REFRESH_SECONDS = float(os.environ.get("PRESENCE_REFRESH_SECONDS", "5"))
 CALL_RING_SECONDS = float(os.environ.get("CALL_RING_SECONDS", "30"))
 TELEPORT_EXPIRY_SECONDS = float(os.environ.get("TELEPORT_EXPIRY_SECONDS", "60"))
 # STUN/TURN servers for calls (RTCPeerConnection's iceServers). Empty: calls connect only where the
