@@ -90,7 +90,10 @@ class Message(models.Model):
     sender = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages"
     )
-    body = models.TextField(blank=True)
+    body = models.TextField(blank=True)  # the source text (Markdown)
+    # The server's rendering of `body` (messaging.text), sanitised: safe to insert as HTML. Kept in
+    # step with `body` by the services; empty for a tombstone.
+    body_html = models.TextField(blank=True, default="")
     system = models.JSONField(null=True, blank=True)
     reply_to = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replies")
     client_id = models.CharField(max_length=64, null=True, blank=True)

@@ -13,7 +13,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
-from messaging import selectors
+from messaging import selectors, text
 from messaging.models import Attachment, Conversation, Message, Participant, Reaction
 from virtual_office.errors import Conflict, ServiceError
 from virtual_office.models import User
@@ -109,6 +109,7 @@ def message_send(
                 kind=Message.Kind.USER,
                 sender=actor,
                 body=body,
+                body_html=text.render(body),
                 reply_to=reply,
                 client_id=client_id,
             )
@@ -166,6 +167,7 @@ def system_message_post(
             rev=rev,
             kind=Message.Kind.SYSTEM,
             body=body,
+            body_html=text.render(body),
             system={"event": event, **payload},
         )
         _remember_relations(message, [])
@@ -176,9 +178,10 @@ def system_message_update(*, message: Message, body: str, payload: dict[str, Any
     with transaction.atomic():
         message.rev = _next_rev(message.conversation_id)
         message.body = body
+        message.body_html = text.render(body)
         message.system = {**(message.system or {}), **payload}
         message.edited_at = timezone.now()
-        message.save(update_fields=["rev", "body", "system", "edited_at"])
+        message.save(update_fields=["rev", "body", "body_html", "system", "edited_at"])
     return message
 
 
@@ -189,8 +192,9 @@ def message_edit(*, actor: User, message: Message, body: str) -> Message:
     with transaction.atomic():
         message.rev = _next_rev(message.conversation_id)
         message.body = body
+        message.body_html = text.render(body)
         message.edited_at = timezone.now()
-        message.save(update_fields=["rev", "body", "edited_at"])
+        message.save(update_fields=["rev", "body", "body_html", "edited_at"])
     return message
 
 
@@ -201,12 +205,13 @@ def message_delete(*, actor: User, message: Message) -> Message:
     with transaction.atomic():
         message.rev = _next_rev(message.conversation_id)
         message.body = ""
+        message.body_html = ""
         message.deleted_at = timezone.now()
         Reaction.objects.filter(message=message).delete()
         for attachment in message.attachments.all():
             attachment.file.delete(save=False)
             attachment.delete()
-        message.save(update_fields=["rev", "body", "deleted_at"])
+        message.save(update_fields=["rev", "body", "body_html", "deleted_at"])
     return message
 
 
@@ -216,6 +221,7 @@ def message_admin_save(*, message: Message, changed: Iterable[str]) -> Message:
         message.rev = _next_rev(message.conversation_id)
         if "body" in changed:
             message.edited_at = timezone.now()
+            message.body_html = text.render(message.body) if not message.deleted else ""
         message.save()
     return message
 

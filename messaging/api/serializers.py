@@ -71,9 +71,16 @@ class MessageOut(serializers.ModelSerializer):
     class Meta:
         model = Message
         fields = [
-            "id", "conversation", "seq", "rev", "kind", "sender", "body", "system", "reply_to", "reactions",
-            "attachments", "client_id", "created_at", "edited_at", "deleted", "sender_presence",
+            "id", "conversation", "seq", "rev", "kind", "sender", "body", "body_html", "system", "reply_to",
+            "reactions", "attachments", "client_id", "created_at", "edited_at", "deleted", "sender_presence",
         ]
+        extra_kwargs = {
+            "body": {"help_text": "The source text (Markdown); never insert it as HTML."},
+            "body_html": {
+                "help_text": "The server's rendering of `body` (a safe Markdown subset, sanitised): insert as HTML. "
+                "Empty for a deleted message."
+            },
+        }
 
     @extend_schema_field(ReactionOut(many=True))
     def get_reactions(self, obj: Message) -> list[dict]:
