@@ -76,6 +76,7 @@ class Office {
       const asked = performance.now();
       const [people, spaces] = await Promise.all([get("users/"), get("spaces/")]);
       this.floor.reconcile(people, spaces, asked);
+      this.floorSyncedAt = performance.now(); // the browser tests' "interactive" waits for it
     } catch (error) {
       return; // the next reconnect tries again; the socket keeps the floor live meanwhile
     }
