@@ -94,6 +94,9 @@ class Message(models.Model):
     # The server's rendering of `body` (messaging.text), sanitised: safe to insert as HTML. Kept in
     # step with `body` by the services; empty for a tombstone.
     body_html = models.TextField(blank=True, default="")
+    # Ids of the people it mentions (`@username`, `@here`), only ever people who may read the
+    # conversation; other apps (notifications) read it from the saved row.
+    mentions = models.JSONField(default=list, blank=True)
     system = models.JSONField(null=True, blank=True)
     reply_to = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replies")
     client_id = models.CharField(max_length=64, null=True, blank=True)

@@ -5,7 +5,7 @@
 - another company's conversation or message is a 404.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from guardian.shortcuts import get_perms
@@ -41,6 +41,18 @@ def can_read(user: User, conversation: Conversation, participant: Participant | 
     if conversation.kind == Conversation.Kind.ROOM:
         return can_read_room(user, conversation.space)
     return participant is not None and participant.is_active
+
+
+def readers_among(conversation: Conversation, users: Iterable[User]) -> list[User]:
+    """Those of `users` who may read `conversation` (by `can_read`), with one query for their
+    participations however many they are."""
+    users = [user for user in users if user.company_id == conversation.company_id]
+    if not users:
+        return []
+    participations = {
+        p.user_id: p for p in Participant.objects.filter(conversation=conversation, user__in=[u.id for u in users])
+    }
+    return [user for user in users if can_read(user, conversation, participations.get(user.id))]
 
 
 def access_conversation(user: User, conversation_id: int | str, *, write: bool = False) -> Conversation:

@@ -10,11 +10,14 @@ from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
-from messaging import selectors, text
+from messaging import permissions, selectors, text
 from messaging.models import Attachment, Conversation, Message, Participant, Reaction
+from presence.models import Connection
+from presence.services import stale_after
 from virtual_office.errors import Conflict, ServiceError
 from virtual_office.models import User
 from virtual_office.tenancy import company_id_of
@@ -40,6 +43,34 @@ def _require_text(body: str, *, allow_empty: bool) -> str:
     if not body.strip() and not allow_empty:
         raise ServiceError("empty_body", "A message needs some text or an attachment.")
     return body
+
+
+def _rendered(*, actor: User | None, conversation: Conversation, body: str) -> tuple[str, list[int]]:
+    """`body_html` and `mentions` of a user message: `@username` mentions that person of the company,
+    `@here` every participant with a live socket but the sender; only people who may read the
+    conversation are mentioned (the others stay plain text). The sender is never in `mentions`."""
+    parsed = text.parse(body)
+    ids_by_name: dict[str, int] = {}
+    if parsed.usernames:
+        named = User.objects.annotate(lower_name=Lower("username")).filter(
+            company_id=conversation.company_id, is_active=True, lower_name__in=sorted(parsed.usernames)
+        )
+        ids_by_name = {user.username.lower(): user.id for user in permissions.readers_among(conversation, named)}
+    mentioned = set(ids_by_name.values())
+    if parsed.mentions_here:
+        mentioned |= _here_ids(conversation=conversation, actor=actor)
+    if actor is not None:
+        mentioned.discard(actor.id)
+    return parsed.html(ids_by_name, here=parsed.mentions_here), sorted(mentioned)
+
+
+def _here_ids(*, conversation: Conversation, actor: User | None) -> set[int]:
+    """Active participants with a live socket (presence's connection rows, heartbeated lately)."""
+    live = Connection.objects.filter(heartbeat_at__gte=timezone.now() - stale_after()).values("user_id")
+    participants = Participant.objects.filter(conversation=conversation, is_active=True, user_id__in=live)
+    if actor is not None:
+        participants = participants.exclude(user_id=actor.id)
+    return set(participants.values_list("user_id", flat=True))
 
 
 # Django's upload handlers set an upload's name and size; a bare `UploadedFile` may have neither.
@@ -99,6 +130,7 @@ def message_send(
         except Message.DoesNotExist:
             raise ServiceError("invalid_reply_to", "reply_to must be a message of this conversation.") from None
     _load_presence(actor)  # read before the row lock: the event shows the sender's presence
+    body_html, mentions = _rendered(actor=actor, conversation=conversation, body=body)
     try:
         with transaction.atomic():
             rev = _next_rev(conversation.id)
@@ -109,7 +141,8 @@ def message_send(
                 kind=Message.Kind.USER,
                 sender=actor,
                 body=body,
-                body_html=text.render(body),
+                body_html=body_html,
+                mentions=mentions,
                 reply_to=reply,
                 client_id=client_id,
             )
@@ -189,12 +222,14 @@ def message_edit(*, actor: User, message: Message, body: str) -> Message:
     if message.deleted:
         raise Conflict("message_deleted", "A deleted message cannot be edited.")
     body = _require_text(body, allow_empty=message.attachments.exists())
+    body_html, mentions = _rendered(actor=actor, conversation=message.conversation, body=body)
     with transaction.atomic():
         message.rev = _next_rev(message.conversation_id)
         message.body = body
-        message.body_html = text.render(body)
+        message.body_html = body_html
+        message.mentions = mentions
         message.edited_at = timezone.now()
-        message.save(update_fields=["rev", "body", "body_html", "edited_at"])
+        message.save(update_fields=["rev", "body", "body_html", "mentions", "edited_at"])
     return message
 
 
@@ -206,12 +241,13 @@ def message_delete(*, actor: User, message: Message) -> Message:
         message.rev = _next_rev(message.conversation_id)
         message.body = ""
         message.body_html = ""
+        message.mentions = []
         message.deleted_at = timezone.now()
         Reaction.objects.filter(message=message).delete()
         for attachment in message.attachments.all():
             attachment.file.delete(save=False)
             attachment.delete()
-        message.save(update_fields=["rev", "body", "body_html", "deleted_at"])
+        message.save(update_fields=["rev", "body", "body_html", "mentions", "deleted_at"])
     return message
 
 
@@ -221,7 +257,14 @@ def message_admin_save(*, message: Message, changed: Iterable[str]) -> Message:
         message.rev = _next_rev(message.conversation_id)
         if "body" in changed:
             message.edited_at = timezone.now()
-            message.body_html = text.render(message.body) if not message.deleted else ""
+            if message.deleted:
+                message.body_html, message.mentions = "", []
+            elif message.kind == Message.Kind.USER:
+                message.body_html, message.mentions = _rendered(
+                    actor=message.sender, conversation=message.conversation, body=message.body
+                )
+            else:
+                message.body_html = text.render(message.body)
         message.save()
     return message
 

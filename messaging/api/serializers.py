@@ -67,12 +67,19 @@ class MessageOut(serializers.ModelSerializer):
     reactions = serializers.SerializerMethodField()
     attachments = AttachmentOut(many=True, read_only=True)
     sender_presence = serializers.SerializerMethodField()
+    mentions = serializers.ListField(
+        child=serializers.IntegerField(),
+        read_only=True,
+        help_text="Ids of the people it mentions (`@username`; `@here`: the participants with a live socket), only "
+        "people who may read the conversation, never the sender.",
+    )
 
     class Meta:
         model = Message
         fields = [
-            "id", "conversation", "seq", "rev", "kind", "sender", "body", "body_html", "system", "reply_to",
-            "reactions", "attachments", "client_id", "created_at", "edited_at", "deleted", "sender_presence",
+            "id", "conversation", "seq", "rev", "kind", "sender", "body", "body_html", "mentions", "system",
+            "reply_to", "reactions", "attachments", "client_id", "created_at", "edited_at", "deleted",
+            "sender_presence",
         ]
         extra_kwargs = {
             "body": {"help_text": "The source text (Markdown); never insert it as HTML."},
