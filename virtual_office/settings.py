@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "presence",
     "messaging",
     "calling",
+    "search",
     "office",
     "demo",
 ]

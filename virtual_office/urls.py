@@ -11,6 +11,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("spaces.api.urls")),
     path("", include("messaging.api.urls")),
     path("", include("calling.api.urls")),
+    path("", include("search.api.urls")),
 ]
 
 # JSON errors for /api/ paths that no view matched or that crashed (HTML pages elsewhere).
