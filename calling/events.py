@@ -36,6 +36,10 @@ def call_payload(call: Call) -> dict:
         "ended_at": _iso(call.ended_at),
         "ended_by": call.ended_by_id,
         "duration_seconds": call.duration_seconds,
+        # The interruption policy's answer when it rang (presence.policy): a busy callee's page rings
+        # without sound. Null for calls from before statuses were recorded.
+        "callee_status": call.callee_status or None,
+        "quiet": call.callee_status == "busy",
     }
 
 

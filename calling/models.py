@@ -34,6 +34,8 @@ class Call(models.Model):
     ended_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # The callee's status when the call rang (presence.policy): `busy` rings quietly.
+    callee_status = models.CharField(max_length=10, blank=True, default="")
 
     class Meta:
         ordering = ["-created_at"]

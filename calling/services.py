@@ -30,8 +30,10 @@ from calling.models import Call, Teleport
 from calling.permissions import access_colleague
 from calling.selectors import teleport_pending, users_in_calls
 from messaging import services as messaging_services
+from presence import policy
 from presence.models import Presence
-from presence.services import presence_get_or_create
+from presence.services import presence_engagement_set, presence_get_or_create
+from presence.status import resolve
 from spaces import services as space_services
 from spaces.models import Space
 from spaces.permissions import access_space, can_enter
@@ -50,12 +52,22 @@ def _teleport(teleport_id: int) -> Teleport:
     return Teleport.objects.select_related("inviter", "invitee", "space").get(pk=teleport_id)
 
 
-def _availability(presence: Presence | None, name: str, *, noun: str) -> None:
-    status = presence.effective_status if presence is not None else Presence.OFFLINE
-    if status == Presence.OFFLINE:
+def _reachable(presence: Presence | None, name: str, *, noun: str, kind: str) -> str:
+    """Ask the interruption policy (presence.policy) whether `kind` may reach this person: offline
+    and dnd (by hand or in quiet hours) are refused; the answer is their status ("busy": quietly)."""
+    status = resolve(presence, timezone.now())
+    if status.status == Presence.OFFLINE:
         raise Conflict(f"{noun}_offline", f"{name} is offline right now; send a message instead.")
-    if status == Presence.Status.DND:
-        raise Conflict(f"{noun}_dnd", f"{name} does not want to be disturbed right now; send a message instead.")
+    if policy.decide(status, kind) == policy.HOLD:
+        why = " (quiet hours)" if status.status_reason == "schedule" else ""
+        raise Conflict(f"{noun}_dnd", f"{name} does not want to be disturbed right now{why}; send a message instead.")
+    return status.status
+
+
+def _engage(call: Call, *, on: bool) -> None:
+    """Both people of an answered call are busy (`in_call`) until it ends; rows locked in id order."""
+    for user in sorted((call.caller, call.callee), key=lambda u: u.id):
+        presence_engagement_set(user=user, engagement="in_call", on=on, source=f"call.{call.id}")
 
 
 def _busy_user_ids(user_ids: list[int], now: datetime) -> set[int]:
@@ -68,7 +80,8 @@ def _busy_user_ids(user_ids: list[int], now: datetime) -> set[int]:
 
 def call_create(*, actor: User, callee_id: int, kind: str) -> Call:
     """Ring callee (`kind` one of Call.Kind, checked by CallIn): refused (409) when they are offline,
-    in dnd, or either side is already in a call."""
+    in dnd (`callee_dnd`, also in their quiet hours), or either side is already in a call (`busy`).
+    A busy callee (in a meeting, busy by hand) is rung quietly: `callee_status` says so."""
     if callee_id == actor.id:
         raise ServiceError("self_call", "You cannot call yourself.")
     callee = access_colleague(actor, callee_id)
@@ -81,7 +94,7 @@ def call_create(*, actor: User, callee_id: int, kind: str) -> Call:
             p.user_id: p
             for p in Presence.objects.select_for_update().filter(user_id__in=[actor.id, callee.id]).order_by("user_id")
         }
-        _availability(locked.get(callee.id), callee.name, noun="callee")
+        callee_status = _reachable(locked.get(callee.id), callee.name, noun="callee", kind="call")
         now = timezone.now()
         busy = _busy_user_ids([actor.id, callee.id], now)
         if actor.id in busy:
@@ -94,6 +107,7 @@ def call_create(*, actor: User, callee_id: int, kind: str) -> Call:
             callee=callee,
             kind=kind,
             expires_at=now + timedelta(seconds=settings.CALL_RING_SECONDS),
+            callee_status=callee_status,
         )
         call = _call(call.id)
         domain.call_changed.send(sender=Call, call=call, event_type="call.invited")
@@ -131,6 +145,8 @@ def _ringing_transition(*, actor: User, call: Call, role: str, state: str, event
         )
         if won:
             call = _call(call.pk)
+            if state == Call.State.ACCEPTED:
+                _engage(call, on=True)
             domain.call_changed.send(sender=Call, call=call, event_type=event_type)
             return call
     raise _call_refusal(call.pk)
@@ -165,6 +181,7 @@ def call_end(*, actor: User, call: Call) -> Call:
         )
         if won:
             call = _call(call.pk)
+            _engage(call, on=False)
             domain.call_changed.send(sender=Call, call=call, event_type="call.ended")
             return call
     refusal = _call_refusal(call.pk)
@@ -232,11 +249,13 @@ def calls_end_for_user(*, user_id: int) -> list[int]:
             if Call.objects.filter(pk=call_id, state=Call.State.ACCEPTED).update(
                 state=Call.State.ENDED, ended_at=now, ended_by_id=user_id
             ):
-                domain.call_changed.send(sender=Call, call=_call(call_id), event_type="call.ended")
+                call = _call(call_id)
+                _engage(call, on=False)
+                domain.call_changed.send(sender=Call, call=call, event_type="call.ended")
                 changed.append(call_id)
-        for call_id in Call.objects.filter(
-            caller_id=user_id, state=Call.State.RINGING, expires_at__gt=now
-        ).values_list("id", flat=True):
+        for call_id in Call.objects.filter(caller_id=user_id, state=Call.State.RINGING, expires_at__gt=now).values_list(
+            "id", flat=True
+        ):
             if Call.objects.filter(pk=call_id, state=Call.State.RINGING, expires_at__gt=now).update(
                 state=Call.State.CANCELLED, ended_at=now
             ):
@@ -268,7 +287,7 @@ def teleport_create(*, actor: User, invitee_id: int, space_id: int | None = None
         if space.status == Space.Status.CLOSED:
             raise Conflict("space_closed", f"{space.name} is closed.")
         invitee_presence = presence_get_or_create(invitee)
-        _availability(invitee_presence, invitee.name, noun="invitee")
+        _reachable(invitee_presence, invitee.name, noun="invitee", kind="teleport")
         if invitee_presence.current_space_id == space.id:
             raise Conflict("already_there", f"{invitee.name} is already in {space.name}.")
         if not can_enter(invitee, space):
@@ -310,9 +329,9 @@ def teleport_accept(*, actor: User, teleport: Teleport) -> Teleport:
         raise Forbidden("Only the invited person can accept this invitation.", code="not_invitee")
     now = timezone.now()
     with transaction.atomic():
-        won = Teleport.objects.filter(
-            pk=teleport.pk, state=Teleport.State.PENDING, expires_at__gt=now
-        ).update(state=Teleport.State.ACCEPTED, answered_at=now)
+        won = Teleport.objects.filter(pk=teleport.pk, state=Teleport.State.PENDING, expires_at__gt=now).update(
+            state=Teleport.State.ACCEPTED, answered_at=now
+        )
         if won:
             teleport = _teleport(teleport.pk)
             space_services.space_enter(actor=actor, space=teleport.space, reason="teleport")
@@ -326,9 +345,9 @@ def teleport_decline(*, actor: User, teleport: Teleport) -> Teleport:
         raise Forbidden("Only the invited person can decline this invitation.", code="not_invitee")
     now = timezone.now()
     with transaction.atomic():
-        won = Teleport.objects.filter(
-            pk=teleport.pk, state=Teleport.State.PENDING, expires_at__gt=now
-        ).update(state=Teleport.State.DECLINED, answered_at=now)
+        won = Teleport.objects.filter(pk=teleport.pk, state=Teleport.State.PENDING, expires_at__gt=now).update(
+            state=Teleport.State.DECLINED, answered_at=now
+        )
         if won:
             teleport = _teleport(teleport.pk)
             domain.teleport_changed.send(sender=Teleport, teleport=teleport, event_type="teleport.declined")

@@ -8,9 +8,11 @@ CLOSE_UNAUTHENTICATED = 4401
 
 
 def presence_payload(presence: Presence) -> dict:
+    """`presence.updated`: status, status_reason, status_text, status_emoji, status_until as
+    presence.status.resolve shows them now (also the fields of users/ and me/)."""
     return {
         "user": presence.user_id,
-        "status": presence.effective_status,
+        **presence.availability().as_dict(),
         "current_space": presence.current_space_id,
         "last_seen": presence.last_seen.isoformat() if presence.last_seen else None,
     }

@@ -4,8 +4,13 @@ What others see (status, status_reason, ...) is computed from a row by `presence
 the manual status wins, then the automatic states (quiet hours, a call or meeting, idle).
 """
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
+
+from presence.status import Availability, resolve
 
 
 class Presence(models.Model):
@@ -46,8 +51,18 @@ class Presence(models.Model):
 
     @property
     def effective_status(self) -> str:
-        """`offline` is derived: a chosen status only shows while a socket is open."""
-        return self.status if self.connected else self.OFFLINE
+        """What others see: `offline` without a live socket, else the manual status or an automatic one."""
+        return self.availability().status
+
+    def availability(self, now: datetime | None = None) -> Availability:
+        return resolve(self, now or timezone.now())
+
+    @property
+    def manual_status(self) -> str:
+        """The status set by hand that still holds (`online`: none)."""
+        if self.status_until is not None and self.status_until <= timezone.now():
+            return self.Status.ONLINE
+        return self.status
 
 
 class QuietHours(models.Model):

@@ -2,7 +2,7 @@
 
 from django.db.models import QuerySet
 
-from presence.models import Presence
+from presence.models import Presence, QuietHours
 from presence.services import presence_get_or_create
 from virtual_office.models import User
 
@@ -24,3 +24,7 @@ def presence_get(*, user: User) -> Presence:
     """The user's presence as stored now (never a copy cached on a `User` instance)."""
     presence = Presence.objects.filter(user_id=user.pk).first()
     return presence if presence is not None else presence_get_or_create(user)
+
+
+def quiet_hours_get(*, user: User) -> QuietHours | None:
+    return QuietHours.objects.filter(user_id=user.pk).first()

@@ -8,14 +8,16 @@ the user becomes offline and leaves their space.
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from presence.domain import went_offline
-from presence.models import Connection, Presence
+from presence.models import Connection, Presence, QuietHours
+from presence.status import ENGAGEMENTS, idle_after, is_idle, quiet_window_end
 from virtual_office.errors import ServiceError
 from virtual_office.models import User
 from virtual_office.realtime import realtime_setting
@@ -23,23 +25,215 @@ from virtual_office.realtime import realtime_setting
 SETTABLE = {choice.value for choice in Presence.Status}
 
 
+class Unset:
+    """A value the caller did not give (`status_until=None` means "no expiry", so None cannot say it)."""
+
+
+UNSET = Unset()
+
+
 def presence_get_or_create(user: User) -> Presence:
     presence, _ = Presence.objects.get_or_create(user=user)
     return presence
 
 
-def presence_set_status(*, actor: User, status: str) -> Presence:
-    if status not in SETTABLE:
+def _locked(user: User) -> Presence:
+    presence = presence_get_or_create(user)
+    return Presence.objects.select_for_update(of=("self",)).select_related("user").get(pk=presence.pk)
+
+
+def presence_set_status(
+    *,
+    actor: User,
+    status: str | None = None,
+    status_text: str | None = None,
+    status_emoji: str | None = None,
+    status_until: datetime | None | Unset = UNSET,
+) -> Presence:
+    """Set what the person chose by hand; whatever is not given stays as it is.
+
+    `away`, `busy`, `dnd` are a manual status (it wins over every automatic state); `online` clears
+    it. `status_until` ends the manual status and the text and emoji together (None: no end)."""
+    if status is not None and status not in SETTABLE:
         raise ServiceError(
             "invalid_status", f"status must be one of {', '.join(sorted(SETTABLE))}; offline follows from your sockets."
         )
+    now = timezone.now()
+    if isinstance(status_until, datetime) and status_until <= now:
+        raise ServiceError("invalid_until", "status_until must be in the future.")
     with transaction.atomic():
-        presence = presence_get_or_create(actor)
-        presence = Presence.objects.select_for_update().get(pk=presence.pk)
-        if presence.status != status:
+        presence = _locked(actor)
+        before = _chosen(presence)
+        if presence.status_until is not None and presence.status_until <= now:
+            _clear_manual(presence)  # it ended already (the refresh job had not got to it yet)
+        if status is not None:
             presence.status = status
-            presence.save(update_fields=["status", "updated_at"])
+        if status_text is not None:
+            presence.status_text = status_text.strip()
+        if status_emoji is not None:
+            presence.status_emoji = status_emoji.strip()
+        if not isinstance(status_until, Unset):
+            presence.status_until = status_until
+        if presence.status == Presence.Status.ONLINE and not presence.status_text and not presence.status_emoji:
+            presence.status_until = None  # nothing left for it to end
+        if _chosen(presence) != before:
+            presence.save(update_fields=[*CHOSEN_FIELDS, "updated_at"])
     return presence
+
+
+CHOSEN_FIELDS = ["status", "status_text", "status_emoji", "status_until"]
+
+
+def _chosen(presence: Presence) -> tuple:
+    return tuple(getattr(presence, name) for name in CHOSEN_FIELDS)
+
+
+def _clear_manual(presence: Presence) -> None:
+    presence.status = Presence.Status.ONLINE
+    presence.status_text = ""
+    presence.status_emoji = ""
+    presence.status_until = None
+
+
+def presence_engagement_set(*, user: User, engagement: str, on: bool, source: str = "") -> Presence:
+    """The layers above tell presence what someone is engaged in: `in_call` (an accepted call, later
+    a space's talk), `in_meeting` (the space they are in holds a meeting). An engagement holds while
+    any of its sources is on (`source` names it: "call.12", "space"), so two of them overlapping
+    end one at a time. Changes are announced as every presence change (`presence.updated`)."""
+    if engagement not in ENGAGEMENTS:
+        raise ValueError(f"unknown engagement {engagement!r}; one of {', '.join(ENGAGEMENTS)}")
+    with transaction.atomic():
+        presence = _locked(user)
+        engagements = {name: list(sources) for name, sources in (presence.engagements or {}).items()}
+        sources = engagements.get(engagement, [])
+        if on and source not in sources:
+            sources = sorted([*sources, source])
+        elif not on and source in sources:
+            sources = [s for s in sources if s != source]
+        else:
+            return presence
+        if sources:
+            engagements[engagement] = sources
+        else:
+            engagements.pop(engagement, None)
+        presence.engagements = engagements
+        presence.save(update_fields=["engagements", "updated_at"])
+    return presence
+
+
+def presence_activity(*, user_ids: Collection[int], at: datetime) -> list[int]:
+    """Someone did something in one of their tabs (an action, or the page's `activity`): one UPDATE
+    for everyone given; those shown idle are saved (so announced) as active again. Returns them."""
+    if not user_ids:
+        return []
+    ids = list(user_ids)
+    Presence.objects.filter(user_id__in=ids).filter(Q(last_activity__isnull=True) | Q(last_activity__lt=at)).update(
+        last_activity=at
+    )
+    woke: list[int] = []
+    for user_id in Presence.objects.filter(user_id__in=ids, idle=True).values_list("user_id", flat=True):
+        with transaction.atomic():
+            presence = Presence.objects.select_for_update(of=("self",)).filter(user_id=user_id, idle=True).first()
+            if presence is None:
+                continue
+            presence.idle = False
+            presence.save(update_fields=["idle", "updated_at"])
+            woke.append(user_id)
+    return woke
+
+
+def presence_refresh(*, user_ids: Collection[int]) -> list[int]:
+    """Announce the states that begin or end by the clock alone, for the connected people among
+    `user_ids` (each process asks for its own sockets' people): idle, quiet hours, a manual status
+    reaching its `status_until`. The truth is computed on every read anyway (presence.status); this
+    saves what was announced when it no longer matches, so others hear of it. Returns who changed."""
+    if not user_ids:
+        return []
+    now = timezone.now()
+    cutoff = now - idle_after()
+    activity = Coalesce("last_activity", "last_seen")
+    rows = (
+        Presence.objects.filter(user_id__in=list(user_ids), connected=True)
+        .alias(activity=activity)
+        .filter(
+            Q(idle=False, activity__lte=cutoff)
+            | Q(idle=True) & (Q(activity__gt=cutoff) | Q(activity__isnull=True))
+            | Q(status_until__lte=now)
+            | Q(quiet_until__isnull=False)
+            | Q(user__quiet_hours__isnull=False)
+        )
+        .select_related("user__quiet_hours")
+    )
+    # Without locks first: most people with quiet hours are as announced; only the others are locked.
+    stale = [p.user_id for p in rows if _refreshed(p, _schedule_of(p.user), now)]
+    changed: list[int] = []
+    for user_id in stale:
+        with transaction.atomic():
+            presence = (
+                Presence.objects.select_for_update(of=("self",)).select_related("user").filter(user_id=user_id).first()
+            )
+            if presence is None or not presence.connected:
+                continue
+            fields = _refreshed(presence, QuietHours.objects.filter(user_id=user_id).first(), now)
+            if fields:
+                presence.save(update_fields=[*fields, "updated_at"])
+                changed.append(user_id)
+    return changed
+
+
+def _schedule_of(user: User) -> QuietHours | None:
+    try:
+        return user.quiet_hours
+    except QuietHours.DoesNotExist:
+        return None
+
+
+def _refreshed(presence: Presence, schedule: QuietHours | None, now: datetime) -> list[str]:
+    """Bring the announced clock states of `presence` up to date; the fields that changed."""
+    fields: list[str] = []
+    if presence.status_until is not None and presence.status_until <= now:
+        _clear_manual(presence)
+        fields += CHOSEN_FIELDS
+    idle = is_idle(presence, now)
+    if presence.idle != idle:
+        presence.idle = idle
+        fields.append("idle")
+    quiet_until = quiet_window_end(schedule, now)
+    if presence.quiet_until != quiet_until:
+        presence.quiet_until = quiet_until
+        fields.append("quiet_until")
+    return fields
+
+
+# -- quiet hours -------------------------------------------------------------------------------
+
+
+def quiet_hours_set(*, actor: User, timezone_name: str, days: list[int], start: time, end: time) -> QuietHours | None:
+    """Set my weekly quiet hours (validated by QuietHoursIn); `days: []` removes them."""
+    if not days:
+        quiet_hours_delete(actor=actor)
+        return None
+    with transaction.atomic():
+        schedule, _ = QuietHours.objects.update_or_create(
+            user=actor, defaults={"timezone": timezone_name, "days": sorted(set(days)), "start": start, "end": end}
+        )
+        _quiet_now(actor, schedule)
+    return schedule
+
+
+def quiet_hours_delete(*, actor: User) -> None:
+    with transaction.atomic():
+        QuietHours.objects.filter(user=actor).delete()
+        _quiet_now(actor, None)
+
+
+def _quiet_now(user: User, schedule: QuietHours | None) -> None:
+    """A changed schedule shows at once, not at the refresh job's next turn."""
+    presence = _locked(user)
+    quiet_until = quiet_window_end(schedule, timezone.now())
+    if presence.quiet_until != quiet_until:
+        presence.quiet_until = quiet_until
+        presence.save(update_fields=["quiet_until", "updated_at"])
 
 
 def connection_open(*, user: User, channel_name: str, server_id: str) -> Presence:
@@ -52,8 +246,9 @@ def connection_open(*, user: User, channel_name: str, server_id: str) -> Presenc
         presence = Presence.objects.select_for_update().get(pk=presence.pk)
         if not presence.connected:
             presence.connected = True
-            presence.last_seen = now
-            presence.save(update_fields=["connected", "last_seen", "updated_at"])
+            presence.last_seen = presence.last_activity = now  # coming online is activity
+            presence.idle = False
+            presence.save(update_fields=["connected", "last_seen", "last_activity", "idle", "updated_at"])
     return presence
 
 
@@ -97,8 +292,9 @@ def _connections_open(server_id: str, sockets: list[tuple[User, str]]) -> list[P
             presence.user = users[user_id]  # the event's company comes from here, not a query
             if not presence.connected:
                 presence.connected = True
-                presence.last_seen = now
-                presence.save(update_fields=["connected", "last_seen", "updated_at"])
+                presence.last_seen = presence.last_activity = now  # coming online is activity
+                presence.idle = False
+                presence.save(update_fields=["connected", "last_seen", "last_activity", "idle", "updated_at"])
     return [rows[user.id] for user, _ in sockets]
 
 

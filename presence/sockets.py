@@ -1,7 +1,9 @@
 """Presence's part in the socket machinery, registered with the core's realtime registry: a socket that
 opens writes its connection row and shows its user online (in batches with the sockets opening at the
 same time); a socket that closes ends its row and, after the grace period, settles its user; each
-process heartbeats its rows and sweeps those of dead processes."""
+process heartbeats its rows and sweeps those of dead processes. The `activity` action and the
+refresh job keep the automatic status that follows the clock (idle, quiet hours, a status' expiry)
+announced."""
 
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from virtual_office.realtime import (
     on_socket_close,
     on_socket_open,
     realtime_setting,
+    socket_action,
 )
 from virtual_office.realtime.consumer import OfficeConsumer, in_worker_pool
 
@@ -40,6 +43,8 @@ class _Closing:
 
 
 _closing: weakref.WeakKeyDictionary[Hub, _Closing] = weakref.WeakKeyDictionary()
+# Per hub: user id -> the latest action time (wall clock) already written as their last_activity.
+_activity_written: weakref.WeakKeyDictionary[Hub, dict[int, float]] = weakref.WeakKeyDictionary()
 
 
 def closing(hub: Hub) -> _Closing:
@@ -144,3 +149,35 @@ async def settle_later(consumer: OfficeConsumer) -> None:
     state = closing(consumer.hub)
     state.sockets[consumer.channel_name] = consumer.user_id
     state.settles_due[consumer.user_id] = asyncio.get_running_loop().time() + settings.PRESENCE_OFFLINE_GRACE_SECONDS
+
+
+@socket_action("activity")
+async def activity(consumer: OfficeConsumer, frame: dict) -> None:
+    """The page saw input (it sends this at most once a minute): the person is not idle. Every other
+    action counts too (`OfficeConsumer.last_action_at`, written by `refresh_presence`); this one is
+    written at once, so someone shown idle comes back without waiting for the job."""
+    now = timezone.now()
+    _activity_written.setdefault(consumer.hub, {})[consumer.user_id] = now.timestamp()
+    await in_worker_pool(presence_services.presence_activity)(user_ids=[consumer.user_id], at=now)
+
+
+@hub_job("PRESENCE_REFRESH_SECONDS")
+async def refresh_presence(hub: Hub) -> None:
+    """For the people with a socket on this process: write who acted since the last run (one UPDATE),
+    then announce what the clock changed (idle, quiet hours, a manual status reaching its end)."""
+    written = _activity_written.setdefault(hub, {})
+    latest: dict[int, float] = {}
+    for consumer in list(hub.consumers):
+        if consumer.closed or not getattr(consumer, "user_id", None):
+            continue
+        at = getattr(consumer, "last_action_at", 0.0)
+        latest[consumer.user_id] = max(latest.get(consumer.user_id, 0.0), at)
+    acted = [user_id for user_id, at in latest.items() if at > written.get(user_id, 0.0)]
+    if acted:
+        now = timezone.now()
+        await in_worker_pool(presence_services.presence_activity)(user_ids=acted, at=now)
+        for user_id in acted:
+            written[user_id] = latest[user_id]
+    for user_id in [u for u in written if u not in latest]:
+        del written[user_id]  # no socket here any more
+    await in_worker_pool(presence_services.presence_refresh)(user_ids=list(latest))

@@ -19,17 +19,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django.conf import settings
 
-from presence.models import Presence, QuietHours
+if TYPE_CHECKING:  # the models import this module (Presence.availability)
+    from presence.models import Presence, QuietHours
 
-ONLINE = Presence.Status.ONLINE.value
-AWAY = Presence.Status.AWAY.value
-BUSY = Presence.Status.BUSY.value
-DND = Presence.Status.DND.value
-OFFLINE = Presence.OFFLINE
+# The values of Presence.Status, and the derived `offline`.
+ONLINE = "online"
+AWAY = "away"
+BUSY = "busy"
+DND = "dnd"
+OFFLINE = "offline"
 
 REASONS = ("manual", "in_call", "in_meeting", "idle", "schedule")
 # Engagements the layers above may set (presence_engagement_set), and the status each one means.

@@ -69,6 +69,12 @@ class CallOut(serializers.Serializer):
     ended_at = serializers.DateTimeField(allow_null=True)
     ended_by = serializers.IntegerField(allow_null=True)
     duration_seconds = serializers.IntegerField(allow_null=True, help_text="Answered to ended, for ended calls.")
+    callee_status = serializers.ChoiceField(
+        choices=["online", "away", "busy"],
+        allow_null=True,
+        help_text="The callee's status when it rang (dnd and offline callees are refused with 409).",
+    )
+    quiet = serializers.BooleanField(help_text="The callee was busy: their page rings without sound.")
 
     def to_representation(self, instance: Call) -> dict:
         return events.call_payload(instance)

@@ -1,12 +1,14 @@
 """REST views for me, people and my presence."""
 
 from drf_spectacular.utils import extend_schema
+from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from presence import selectors, services
-from presence.api.serializers import MeOut, PresenceIn, PresenceOut, UserOut
+from presence.api.serializers import MeOut, PresenceIn, PresenceOut, QuietHoursIn, QuietHoursOut, UserOut
 from virtual_office.api import errors
+from virtual_office.inputs import validated
 from virtual_office.tenancy import AuthenticatedRequest
 
 
@@ -23,9 +25,40 @@ class UserListView(APIView):
 
 
 class PresenceView(APIView):
-    @extend_schema(request=PresenceIn, responses={200: PresenceOut, **errors(400, 401)})
+    @extend_schema(
+        request=PresenceIn,
+        responses={200: PresenceOut, **errors(400, 401)},
+        summary="Set my status, status text, emoji and their expiry",
+    )
     def put(self, request: AuthenticatedRequest) -> Response:
         data = PresenceIn(data=request.data)
         data.is_valid(raise_exception=True)
-        presence = services.presence_set_status(actor=request.user, status=data.validated_data["status"])
+        presence = services.presence_set_status(actor=request.user, **data.validated_data)
         return Response(PresenceOut(presence).data)
+
+
+class QuietHoursView(APIView):
+    @extend_schema(responses={200: QuietHoursOut, **errors(401)}, summary="My quiet hours")
+    def get(self, request: AuthenticatedRequest) -> Response:
+        return Response(QuietHoursOut(selectors.quiet_hours_get(user=request.user)).data)
+
+    @extend_schema(
+        request=QuietHoursIn,
+        responses={200: QuietHoursOut, **errors(400, 401)},
+        summary="Set my quiet hours (dnd, reason schedule, inside them); days: [] removes them",
+    )
+    def put(self, request: AuthenticatedRequest) -> Response:
+        values = validated(QuietHoursIn, request.data)
+        schedule = services.quiet_hours_set(
+            actor=request.user,
+            timezone_name=values["timezone"],
+            days=values["days"],
+            start=values["start"],
+            end=values["end"],
+        )
+        return Response(QuietHoursOut(schedule).data)
+
+    @extend_schema(responses={204: None, **errors(401)}, summary="Remove my quiet hours")
+    def delete(self, request: AuthenticatedRequest) -> Response:
+        services.quiet_hours_delete(actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -22,8 +22,9 @@ def test_post_rings_and_returns_the_call(alice, bob, online, api):
     assert body["caller"]["id"] == alice.id and body["callee"]["name"] == "Bob Baker"
     assert set(body) == {
         "id", "kind", "state", "caller", "callee", "created_at", "expires_at", "answered_at", "ended_at",
-        "ended_by", "duration_seconds",
+        "ended_by", "duration_seconds", "callee_status", "quiet",
     }
+    assert body["callee_status"] == "online" and body["quiet"] is False
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import socket
 import struct
+import time
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -40,6 +41,10 @@ from virtual_office.realtime.frames import (
 from virtual_office.realtime.hub import Hub, get_hub
 from virtual_office.realtime.registry import ACTIONS, socket_action
 from virtual_office.realtime.resume import Resumable
+
+# Actions a client sends by itself (keep-alive, catching up after a reconnect): they are not the
+# person doing something, so they leave `last_action_at` alone.
+PASSIVE_ACTIONS = frozenset({"ping", "resume"})
 
 if TYPE_CHECKING:
     from channels.consumer import _ChannelScope
@@ -77,6 +82,9 @@ class OfficeConsumer(Resumable, AsyncWebsocketConsumer):
         self.writer: asyncio.Future | None = None
         self.roomy = asyncio.Event()
         self.roomy.set()
+        # When this socket's person last did something (any action but the client's own machinery:
+        # ping, resume), wall-clock seconds; apps read it (presence's idle state), nothing is written.
+        self.last_action_at = 0.0
 
     async def __call__(self, scope: _ChannelScope, receive: Callable, send: Callable) -> None:
         try:
@@ -387,6 +395,8 @@ class OfficeConsumer(Resumable, AsyncWebsocketConsumer):
         if handler is None:
             await self.send_error(ref, "unknown_action", f"Unknown action: {str(action)[:50]!r}.")
             return
+        if action not in PASSIVE_ACTIONS:
+            self.last_action_at = time.time()
         try:
             data = await handler(self, frame)
         except ServiceError as exc:
