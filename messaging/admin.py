@@ -34,11 +34,10 @@ class MessageAdmin(admin.ModelAdmin):
     list_filter = ["kind", "conversation__company", "conversation__kind"]
     search_fields = ["body", "client_id"]
     readonly_fields = [
-        "conversation", "seq", "rev", "kind", "sender", "body_html", "mentions", "client_id", "created_at",
-        "edited_at", "deleted_at",
+        "conversation", "seq", "rev", "kind", "sender", "body_html", "mentions", "reply_to", "thread_root",
+        "reply_count", "client_id", "created_at", "edited_at", "deleted_at",
     ]
     list_select_related = ["conversation", "sender"]
-    raw_id_fields = ["reply_to"]
 
     @admin.display(description="body")
     def short_body(self, obj: Message) -> str:

@@ -99,6 +99,13 @@ class Message(models.Model):
     mentions = models.JSONField(default=list, blank=True)
     system = models.JSONField(null=True, blank=True)
     reply_to = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replies")
+    # The first message of the thread this one replies into: a reply to a reply belongs to the root's
+    # thread. Null for a message that replies to nothing.
+    thread_root = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="thread_replies"
+    )
+    # Replies in this message's thread that are not deleted (kept by the services on create / delete).
+    reply_count = models.PositiveIntegerField(default=0)
     client_id = models.CharField(max_length=64, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     edited_at = models.DateTimeField(null=True, blank=True)

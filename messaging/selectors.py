@@ -128,6 +128,15 @@ def message_list(
     return list(reversed(qs.order_by("-seq")[:limit]))
 
 
+def message_thread(*, message: Message) -> tuple[Message, list[Message]]:
+    """The thread `message` is in (it may be the root or one of its replies): its root and the root's
+    replies that are not deleted, in seq order. The same few queries however long the thread."""
+    root_id = message.thread_root_id or message.id
+    root = message_queryset().get(pk=root_id)
+    replies = list(message_queryset().filter(thread_root_id=root_id, deleted_at__isnull=True).order_by("seq"))
+    return root, replies
+
+
 def message_changes(*, conversation: Conversation, since_rev: int = 0, limit: int | None = None) -> list[Message]:
     size = limit or CHANGES_PAGE
     return list(message_queryset().filter(conversation=conversation, rev__gt=since_rev).order_by("rev")[:size])

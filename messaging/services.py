@@ -144,6 +144,8 @@ def message_send(
                 body_html=body_html,
                 mentions=mentions,
                 reply_to=reply,
+                # A reply to a reply belongs to the root's thread.
+                thread_root_id=(reply.thread_root_id or reply.id) if reply is not None else None,
                 client_id=client_id,
             )
             attachments = [
@@ -159,6 +161,8 @@ def message_send(
                 for upload in files
             ]
             _remember_relations(message, attachments)
+            if message.thread_root_id is not None:
+                _thread_changed(conversation_id=conversation.id, root_id=message.thread_root_id)
     except IntegrityError:
         # A concurrent retry with the same client_id won; its message is the answer.
         existing = Message.objects.filter(sender=actor, client_id=client_id).first() if client_id else None
@@ -166,6 +170,20 @@ def message_send(
             raise
         return _same_retry(existing, conversation, body), False
     return message, True
+
+
+def _thread_changed(*, conversation_id: int, root_id: int) -> None:
+    """A reply came or went: the root counts its replies again, and that is a durable change of the
+    root (its next rev, saved: the signal sends `message.updated`). Called inside the writer's
+    transaction, after the reply's own rev, so the root's event follows the reply's."""
+    # Loaded with what its event shows, under the conversation's row lock (the caller's rev took it):
+    # nothing else changes the root meanwhile.
+    root = selectors.message_queryset().filter(pk=root_id).first()
+    if root is None:
+        return
+    root.reply_count = Message.objects.filter(thread_root_id=root_id, deleted_at__isnull=True).count()
+    root.rev = _next_rev(conversation_id)
+    root.save(update_fields=["reply_count", "rev"])
 
 
 def _load_presence(user: User) -> None:
@@ -248,6 +266,8 @@ def message_delete(*, actor: User, message: Message) -> Message:
             attachment.file.delete(save=False)
             attachment.delete()
         message.save(update_fields=["rev", "body", "body_html", "mentions", "deleted_at"])
+        if message.thread_root_id is not None:
+            _thread_changed(conversation_id=message.conversation_id, root_id=message.thread_root_id)
     return message
 
 

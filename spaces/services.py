@@ -30,7 +30,7 @@ from guardian.shortcuts import assign_perm
 from messaging import services as messaging_services
 from messaging.models import Conversation, Message
 from presence.models import Presence
-from presence.services import presence_get_or_create
+from presence.services import presence_engagement_set, presence_get_or_create
 from spaces.models import Meeting, Space
 from spaces.permissions import can_enter
 from virtual_office.errors import Conflict, Forbidden, ServiceError
@@ -95,6 +95,7 @@ def space_delete(*, actor: User, space: Space) -> None:
         for presence in _lock_occupants(space):
             presence.current_space = None
             presence.save(update_fields=["current_space", "updated_at"])  # presence.updated for each
+            _meeting_engagement(presence, presence.user, on=False)
         space.delete()  # the room conversation goes with it
 
 
@@ -105,6 +106,13 @@ def _lock_occupants(space: Space) -> list[Presence]:
         .select_related("user")
         .order_by("user_id")
     )
+
+
+def _meeting_engagement(presence: Presence, user: User, *, on: bool) -> None:
+    """Presence shows the person busy (`in_meeting`) while the space they are in holds a meeting;
+    called after each change of their space or of its meeting (the presence row is locked already)."""
+    if on or (presence.engagements or {}).get("in_meeting"):
+        presence_engagement_set(user=user, engagement="in_meeting", on=on, source="space")
 
 
 def _lock_presence(presence_id: int) -> Presence:
@@ -148,6 +156,8 @@ def space_enter(*, actor: User, space: Space, reason: str = "moved") -> Presence
         old_room = messaging_services.room_conversation_get_or_create(space=old_space)[0] if old_space else None
         presence.current_space = space
         presence.save(update_fields=["current_space", "updated_at"])
+        meeting = Meeting.objects.filter(space=space, ended_at__isnull=True).exists()
+        _meeting_engagement(presence, actor, on=meeting)
         # Two rooms: take their locks in id order (see the module docstring).
         for room in sorted(filter(None, [new_room, old_room]), key=lambda c: c.pk):
             room = Conversation.objects.select_for_update(no_key=True).get(pk=room.pk)
@@ -200,6 +210,7 @@ def _move_out(*, presence: Presence, space: Space, conversation: Conversation, r
     messaging_services.room_participant_leave(conversation=conversation, user=presence.user)
     presence.current_space = None
     presence.save(update_fields=["current_space", "updated_at"])
+    _meeting_engagement(presence, presence.user, on=False)
 
 
 def meeting_start(*, actor: User, space: Space, title: str) -> Meeting:
@@ -213,6 +224,8 @@ def meeting_start(*, actor: User, space: Space, title: str) -> Meeting:
         meeting = Meeting.objects.create(space=space, title=title.strip(), started_by=actor, started_at=timezone.now())
         space.status = Space.Status.IN_USE
         space.save(update_fields=["status"])
+        for presence in _lock_occupants(space):
+            _meeting_engagement(presence, presence.user, on=True)
         conversation = _room_locked(space)
         if _under_cap(conversation):
             messaging_services.system_message_post(
@@ -243,6 +256,8 @@ def _close_meeting(*, space: Space, actor: User, conversation: Conversation | No
     meeting.ended_at = timezone.now()
     meeting.ended_by = actor
     meeting.save(update_fields=["ended_at", "ended_by"])
+    for presence in _lock_occupants(space):
+        _meeting_engagement(presence, presence.user, on=False)
     conversation = conversation or _room_locked(space)
     if _under_cap(conversation):
         duration = meeting.duration_seconds or 0

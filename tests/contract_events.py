@@ -20,9 +20,10 @@ def _shape(*keys: str, durable: bool = False) -> EventShape:
     return EventShape(frozenset(keys), durable)
 
 
-_MESSAGE = _shape("id", "conversation", "body", durable=True)
+_MESSAGE = _shape("id", "conversation", "body", "body_html", "mentions", "reply_count", durable=True)
 _CALL = _shape("id", "state", "caller", "callee")
 _TELEPORT = _shape("id", "state", "inviter", "invitee", "space")
+_KNOCK = _shape("id", "space", "user", "note", "status", "expires_at")
 
 CONTRACT_EVENTS: dict[str, EventShape] = {
     "message.created": _MESSAGE,
@@ -48,6 +49,13 @@ CONTRACT_EVENTS: dict[str, EventShape] = {
     "teleport.accepted": _TELEPORT,
     "teleport.declined": _TELEPORT,
     "teleport.expired": _TELEPORT,
+    "notification.created": _shape(
+        "id", "kind", "actor", "conversation", "message", "space", "call", "created_at", "read"
+    ),
+    "space.knock": _shape("knock", "space", "user", "note"),
+    "knock.admitted": _KNOCK,
+    "knock.denied": _KNOCK,
+    "knock.expired": _KNOCK,
 }
 
 

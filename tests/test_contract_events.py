@@ -4,7 +4,8 @@ from tests.contract_events import CONTRACT_EVENTS, contract_violations
 
 
 def test_a_well_formed_event_passes():
-    event = {"type": "message.created", "data": {"id": 1, "conversation": 2, "body": "hi"}, "conversation": 2, "rev": 3}
+    data = {"id": 1, "conversation": 2, "body": "hi", "body_html": "<p>hi</p>", "mentions": [], "reply_count": 0}
+    event = {"type": "message.created", "data": data, "conversation": 2, "rev": 3}
     assert contract_violations(event) == []
 
 

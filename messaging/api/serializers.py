@@ -78,8 +78,8 @@ class MessageOut(serializers.ModelSerializer):
         model = Message
         fields = [
             "id", "conversation", "seq", "rev", "kind", "sender", "body", "body_html", "mentions", "system",
-            "reply_to", "reactions", "attachments", "client_id", "created_at", "edited_at", "deleted",
-            "sender_presence",
+            "reply_to", "thread_root", "reply_count", "reactions", "attachments", "client_id", "created_at",
+            "edited_at", "deleted", "sender_presence",
         ]
         extra_kwargs = {
             "body": {"help_text": "The source text (Markdown); never insert it as HTML."},
@@ -87,6 +87,11 @@ class MessageOut(serializers.ModelSerializer):
                 "help_text": "The server's rendering of `body` (a safe Markdown subset, sanitised): insert as HTML. "
                 "Empty for a deleted message."
             },
+            "thread_root": {
+                "help_text": "The first message of the thread this one replies into (a reply to a reply belongs "
+                "to the root's thread); null when it replies to nothing."
+            },
+            "reply_count": {"help_text": "Replies in this message's thread, not counting deleted ones."},
         }
 
     @extend_schema_field(ReactionOut(many=True))
@@ -309,6 +314,11 @@ class ConversationPatchIn(serializers.Serializer):
 
 class DirectIn(serializers.Serializer):
     user = IdField(help_text="A person of your company.")
+
+
+class ThreadOut(serializers.Serializer):
+    root = MessageOut(help_text="The thread's first message.")
+    replies = MessageOut(many=True, help_text="Every reply in the thread that is not deleted, in seq order.")
 
 
 class ChangesOut(serializers.Serializer):

@@ -23,6 +23,7 @@ from messaging.api.serializers import (
     MessageTextIn,
     ReactionIn,
     ReadIn,
+    ThreadOut,
     message_data,
 )
 from messaging.models import Conversation
@@ -184,6 +185,21 @@ class MessageDetailView(APIView):
         permissions.check_can_delete(request.user, message)
         services.message_delete(actor=request.user, message=message)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MessageThreadView(APIView):
+    @extend_schema(responses={200: ThreadOut, **errors(401, 404)})
+    def get(self, request: AuthenticatedRequest, message_id: int) -> Response:
+        """The thread the message is in: its root and replies (a reply's id gives its root's thread)."""
+        message = permissions.access_message(request.user, message_id)
+        root, replies = selectors.message_thread(message=message)
+        context = {"user": request.user}
+        return Response(
+            {
+                "root": MessageOut(root, context=context).data,
+                "replies": MessageOut(replies, many=True, context=context).data,
+            }
+        )
 
 
 class ReactionListView(APIView):

@@ -113,3 +113,29 @@ async def test_typing_again_after_removal_is_not_found_and_reaches_nobody(group,
     frames = await collect(sockets["alice"], quiet=0.3)
     assert not [f for f in frames if f["type"] == "typing" and f["data"]["state"] == "start"]
     await close_all(*sockets.values())
+
+
+async def test_a_reply_sent_over_the_socket_updates_the_roots_count_live(group, alice, bob, mallory):
+    root = await database_sync_to_async(services.message_send)(actor=alice, conversation=group, body="root")
+    root = root[0]
+    sender, reader = await connect(bob), await connect(alice)
+    outsider = await connect(mallory)
+    await collect_all({"bob": sender, "alice": reader, "mallory": outsider}, quiet=0.2)
+    got = await answer(
+        sender,
+        {"action": "message.send", "ref": "s", "conversation": group.id, "body": "re @alice", "reply_to": root.id},
+    )
+    assert got["type"] == "ack" and got["data"]["thread_root"] == root.id
+    assert got["data"]["mentions"] == [alice.id]
+    created = await wait_for(reader, "message.created")
+    updated = await wait_for(reader, "message.updated")
+    assert created["data"]["id"] == got["data"]["id"] and created["data"]["thread_root"] == root.id
+    assert updated["data"]["id"] == root.id and updated["data"]["reply_count"] == 1
+    assert updated["rev"] == created["rev"] + 1
+    # Another company's person can neither reply into it nor hear of it.
+    refused = await answer(
+        outsider, {"action": "message.send", "ref": "x", "conversation": group.id, "body": "hi", "reply_to": root.id}
+    )
+    assert refused["type"] == "error" and refused["error"]["code"] == "not_found"
+    assert not [f for f in await collect(outsider, quiet=0.2) if f["type"].startswith("message.")]
+    await close_all(sender, reader, outsider)
