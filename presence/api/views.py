@@ -40,7 +40,7 @@ class PresenceView(APIView):
 class QuietHoursView(APIView):
     @extend_schema(responses={200: QuietHoursOut, **errors(401)}, summary="My quiet hours")
     def get(self, request: AuthenticatedRequest) -> Response:
-        return Response(QuietHoursOut(selectors.quiet_hours_get(user=request.user)).data)
+        return Response(QuietHoursOut().to_representation(selectors.quiet_hours_get(user=request.user)))
 
     @extend_schema(
         request=QuietHoursIn,
@@ -56,7 +56,7 @@ class QuietHoursView(APIView):
             start=values["start"],
             end=values["end"],
         )
-        return Response(QuietHoursOut(schedule).data)
+        return Response(QuietHoursOut().to_representation(schedule))
 
     @extend_schema(responses={204: None, **errors(401)}, summary="Remove my quiet hours")
     def delete(self, request: AuthenticatedRequest) -> Response:
