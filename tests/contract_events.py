@@ -34,7 +34,9 @@ CONTRACT_EVENTS: dict[str, EventShape] = {
     "conversation.updated": _shape("id"),
     "typing": _shape("conversation", "user", "state"),
     "conversation.presence": _shape("conversation", "watchers"),
-    "presence.updated": _shape("user", "status", "current_space", "last_seen"),
+    "presence.updated": _shape(
+        "user", "status", "status_reason", "status_text", "status_emoji", "status_until", "current_space", "last_seen"
+    ),
     "space.created": _shape("id"),
     "space.updated": _shape("id"),
     "space.deleted": _shape("id"),
