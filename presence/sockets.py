@@ -161,7 +161,21 @@ async def activity(consumer: OfficeConsumer, frame: dict) -> None:
     await in_worker_pool(presence_services.presence_activity)(user_ids=[consumer.user_id], at=now)
 
 
-@hub_job("PRESENCE_REFRESH_SECONDS")
+@on_hub_start
+async def refresh_presence_every(hub: Hub) -> None:
+    """`refresh_presence` every PRESENCE_REFRESH_SECONDS (a Django setting, read before each run so a
+    test can shorten it); a failed run is logged and the next one happens as usual."""
+    while True:
+        await asyncio.sleep(settings.PRESENCE_REFRESH_SECONDS)
+        try:
+            await refresh_presence(hub)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("refreshing presence failed")
+        hub.job_runs["refresh_presence"] = hub.job_runs.get("refresh_presence", 0) + 1
+
+
 async def refresh_presence(hub: Hub) -> None:
     """For the people with a socket on this process: write who acted since the last run (one UPDATE),
     then announce what the clock changed (idle, quiet hours, a manual status reaching its end)."""

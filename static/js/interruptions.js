@@ -23,10 +23,11 @@ function clock(iso, timeZone) {
 }
 
 const REASONS = { in_call: "in a call", in_meeting: "in a meeting", idle: "idle" };
-const STATUS_WORDS = { online: "online", away: "away", busy: "busy", dnd: "do not disturb", offline: "offline" };
+export const STATUS_LABELS = { online: "Online", away: "Away", busy: "Busy", dnd: "Do not disturb", offline: "Offline" };
 
-/** Why someone has their status, in words: "in a call", "quiet hours until 09:00", "busy until 14:30";
- * "" for plain online and offline. `timeZone` is for tests (the page shows the browser's). */
+/** Why someone has their status, in words: "in a call", "quiet hours until 09:00", "until 14:30" (a
+ * manual status that ends by itself); "" for plain online and offline. `timeZone` is for tests (the
+ * page shows the browser's). */
 export function reasonText(presence, { timeZone } = {}) {
   if (!presence) return "";
   const reason = presence.status_reason;
@@ -34,22 +35,36 @@ export function reasonText(presence, { timeZone } = {}) {
     return presence.status_until ? `quiet hours until ${clock(presence.status_until, timeZone)}` : "quiet hours";
   }
   if (REASONS[reason]) return REASONS[reason];
-  if (reason === "manual" && presence.status_until) {
-    return `${STATUS_WORDS[presence.status] || presence.status} until ${clock(presence.status_until, timeZone)}`;
-  }
+  if (reason === "manual" && presence.status_until) return `until ${clock(presence.status_until, timeZone)}`;
   return "";
 }
 
-/** The whole line shown under a name: status, reason and custom text ("busy · in a call · 🍕 Lunch"). */
-export function statusLine(presence, options = {}) {
+/** The custom part: "🍕 Lunch" (emoji and text), or "". */
+export function customText(presence) {
   if (!presence) return "";
-  const parts = [];
-  const reason = reasonText(presence, options);
-  if (reason && presence.status_reason !== "manual") parts.push(STATUS_WORDS[presence.status] || presence.status);
-  parts.push(reason || STATUS_WORDS[presence.status] || presence.status || "");
-  const custom = [presence.status_emoji, presence.status_text].filter(Boolean).join(" ");
-  if (custom) parts.push(custom);
-  return parts.filter(Boolean).join(" · ");
+  return [presence.status_emoji, presence.status_text].filter(Boolean).join(" ");
+}
+
+/** The whole line shown under a name: "Busy · in a call · 🍕 Lunch", "Do not disturb · quiet hours until 09:00". */
+export function statusLine(presence, options = {}) {
+  if (!presence) return STATUS_LABELS.offline;
+  const status = presence.status || "offline";
+  return [STATUS_LABELS[status] || status, reasonText(presence, options), customText(presence)].filter(Boolean).join(" · ");
+}
+
+/** The status fields a presence carries (users/, me/, presence.updated), to copy from one to another. */
+export const STATUS_FIELDS = ["status", "status_reason", "status_text", "status_emoji", "status_until"];
+
+/** Send at most once per `intervalMs` (the page's `activity` action on input: once a minute). */
+export function createThrottle(send, { intervalMs = 60000, now = () => Date.now() } = {}) {
+  let last = -Infinity;
+  return () => {
+    const at = now();
+    if (at - last < intervalMs) return false;
+    last = at;
+    send();
+    return true;
+  };
 }
 
 /** What dnd held back: count what arrived while my status was dnd, and say it once it ends.

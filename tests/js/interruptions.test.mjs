@@ -4,7 +4,7 @@ import { test } from "node:test";
 
 import { importStatic } from "./load.mjs";
 
-const { KINDS, createHoldTracker, holdSummary, interruptionFor, reasonText, statusLine } =
+const { KINDS, createHoldTracker, createThrottle, holdSummary, interruptionFor, reasonText, statusLine } =
   await importStatic("interruptions.js");
 
 const presence = (status, extra = {}) => ({
@@ -41,7 +41,7 @@ test("reasons in words, quiet hours with their end in the given time zone", () =
   );
   assert.equal(
     reasonText(presence("busy", { status_reason: "manual", status_until: until }), { timeZone: "UTC" }),
-    "busy until 09:00",
+    "until 09:00",
   );
   assert.equal(reasonText(presence("online")), "");
   assert.equal(reasonText(presence("busy", { status_reason: "manual" })), "");
@@ -50,10 +50,15 @@ test("reasons in words, quiet hours with their end in the given time zone", () =
 test("the status line joins status, reason and the custom text", () => {
   assert.equal(
     statusLine(presence("busy", { status_reason: "in_call", status_emoji: "🍕", status_text: "Lunch" })),
-    "busy · in a call · 🍕 Lunch",
+    "Busy · in a call · 🍕 Lunch",
   );
-  assert.equal(statusLine(presence("dnd", { status_reason: "manual" })), "do not disturb");
-  assert.equal(statusLine(presence("online", { status_text: "Reviewing" })), "online · Reviewing");
+  assert.equal(statusLine(presence("dnd", { status_reason: "manual" })), "Do not disturb");
+  assert.equal(statusLine(presence("online", { status_text: "Reviewing" })), "Online · Reviewing");
+  assert.equal(
+    statusLine(presence("dnd", { status_reason: "schedule", status_until: "2026-12-04T09:00:00Z" }), { timeZone: "UTC" }),
+    "Do not disturb · quiet hours until 09:00",
+  );
+  assert.equal(statusLine(null), "Offline");
 });
 
 test("what dnd held back is summed up once, when dnd ends", () => {
@@ -71,4 +76,16 @@ test("what dnd held back is summed up once, when dnd ends", () => {
   tracker.observe(presence("dnd"));
   assert.equal(tracker.observe(presence("busy")), null, "nothing held: nothing said");
   assert.equal(holdSummary({ teleport: 1, knock: 3 }), "While you were in do not disturb: 1 invitation, 3 knocks.");
+});
+
+test("the activity action goes out at most once a minute", () => {
+  let clock = 0;
+  let sent = 0;
+  const activity = createThrottle(() => (sent += 1), { intervalMs: 60000, now: () => clock });
+  assert.equal(activity(), true);
+  clock = 59999;
+  assert.equal(activity(), false);
+  clock = 60000;
+  assert.equal(activity(), true);
+  assert.equal(sent, 2);
 });

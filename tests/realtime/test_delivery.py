@@ -113,7 +113,10 @@ async def test_presence_events_reach_the_company_only(sockets, bob, db_call):
         (frame,) = got[name]
         assert frame["type"] == "presence.updated"
         assert frame["data"]["user"] == bob.id and frame["data"]["status"] == "busy"
-        assert set(frame["data"]) == {"user", "status", "current_space", "last_seen"}
+        assert set(frame["data"]) == {
+            "user", "status", "status_reason", "status_text", "status_emoji", "status_until", "current_space",
+            "last_seen",
+        }
     assert got["mallory"] == []
 
 
