@@ -1,7 +1,7 @@
 from django.contrib import admin
 from guardian.admin import GuardedModelAdmin
 
-from spaces.models import Meeting, Space
+from spaces.models import Knock, Meeting, Space
 
 
 class MeetingInline(admin.TabularInline):
@@ -26,3 +26,12 @@ class MeetingAdmin(admin.ModelAdmin):
     list_filter = ["space__company"]
     search_fields = ["title", "space__name"]
     list_select_related = ["space", "started_by"]
+
+
+@admin.register(Knock)
+class KnockAdmin(admin.ModelAdmin):
+    list_display = ["space", "user", "status", "created_at", "expires_at", "answered_by"]
+    list_filter = ["space__company", "status"]
+    search_fields = ["space__name", "user__username", "note"]
+    list_select_related = ["space", "user", "answered_by"]
+    raw_id_fields = ["user", "answered_by", "space"]

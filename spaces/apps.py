@@ -7,7 +7,7 @@ class SpacesConfig(AppConfig):
     def ready(self) -> None:
         from messaging.permissions import set_room_read_rule
 
-        from . import signals  # noqa: F401  (wires the receivers)
+        from . import handlers, signals  # noqa: F401  (wires the receivers and the knock sweeper)
         from .permissions import can_read_room
 
         set_room_read_rule(can_read_room)  # a room is readable by whoever may enter its space

@@ -4,7 +4,7 @@ from django.db.models import QuerySet
 from guardian.shortcuts import get_objects_for_user
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from spaces.models import Space
+from spaces.models import Knock, Space
 from virtual_office.errors import Forbidden, NotFound
 from virtual_office.models import User
 from virtual_office.tenancy import of_company
@@ -58,3 +58,12 @@ class IsCompanyAdminOrReadOnly(BasePermission):
         if not (request.user and request.user.is_authenticated):
             return False
         return request.method in SAFE_METHODS or bool(request.user.is_company_admin)
+
+
+def access_knock(user: User, knock_id: int | str) -> Knock:
+    """A knock on a space of the user's company (anyone else's: 404). Who may answer it (an occupant)
+    is the service's check, with a sentence saying why."""
+    try:
+        return of_company(Knock.objects.select_related("space", "user"), user).get(pk=int(knock_id))
+    except (Knock.DoesNotExist, ValueError, TypeError):
+        raise NotFound("No such knock.", code="knock_not_found") from None

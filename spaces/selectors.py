@@ -1,14 +1,16 @@
-"""Reads of spaces with occupants, open meeting and room conversation loaded once."""
+"""Reads of spaces with occupants, open meeting and room conversation loaded once; the knock sweep's next due time."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, TypedDict
 
-from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Min, OuterRef, Prefetch, QuerySet, Subquery
+from django.utils import timezone
 
 from messaging.models import Conversation
 from presence.models import Presence
-from spaces.models import Meeting, Space
+from spaces.models import Knock, Meeting, Space
 from spaces.permissions import visible_spaces
 from virtual_office.models import User
 
@@ -53,3 +55,10 @@ def space_list(*, user: User) -> list[LoadedSpace]:
 
 def space_get(*, space_id: int) -> LoadedSpace:
     return _annotated(Space.objects.filter(pk=space_id)).get()
+
+
+def knock_next_expiry() -> datetime | None:
+    """The soonest `expires_at` among knocks still waiting (the knock sweeper wakes up for it)."""
+    return Knock.objects.filter(status=Knock.Status.PENDING, expires_at__gt=timezone.now()).aggregate(
+        at=Min("expires_at")
+    )["at"]

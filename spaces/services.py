@@ -23,6 +23,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
@@ -31,9 +32,10 @@ from messaging import services as messaging_services
 from messaging.models import Conversation, Message
 from presence.models import Presence
 from presence.services import presence_engagement_set, presence_get_or_create
-from spaces.models import Meeting, Space
+from spaces import domain
+from spaces.models import Knock, Meeting, Space
 from spaces.permissions import can_enter
-from virtual_office.errors import Conflict, Forbidden, ServiceError
+from virtual_office.errors import Conflict, Forbidden, NotFound, ServiceError
 from virtual_office.models import User
 from virtual_office.tenancy import company_id_of
 
@@ -44,8 +46,8 @@ NOTES_PER_MINUTE = 30
 # never at its whole history. A room with more messages than this in one minute may get an extra note.
 NOTE_LOOKBACK = 500
 EDITABLE_FIELDS = ("name", "kind", "capacity", "status", "is_private", "x", "y", "w", "h")
-ENTER_REASONS = ("moved", "teleport")
-LEAVE_REASONS = ("left", "moved", "offline", "teleport", "removed", "closed")
+ENTER_REASONS = ("moved", "teleport", "knock")
+LEAVE_REASONS = ("left", "moved", "offline", "teleport", "knock", "removed", "closed")
 
 
 def space_create(*, actor: User, data: dict[str, Any]) -> Space:
@@ -129,11 +131,13 @@ def _room_locked(space: Space) -> Conversation:
     return Conversation.objects.select_for_update(no_key=True).get(pk=conversation.pk)
 
 
-def space_enter(*, actor: User, space: Space, reason: str = "moved") -> Presence:
+def space_enter(*, actor: User, space: Space, reason: str = "moved", admitted: bool = False) -> Presence:
     """Move actor into space, leaving any other first; 409 when closed, full or private to them.
 
     `reason` names how the person arrives and why they left the previous space: `moved` (they walked
-    over) or `teleport` (they accepted a teleport invitation: calling.services uses this)."""
+    over), `teleport` (they accepted a teleport invitation: calling.services uses this) or `knock`
+    (someone inside let them in: `knock_admit`, which passes `admitted`: then nothing but the company
+    refuses them, as opening the door from inside would)."""
     if reason not in ENTER_REASONS:
         raise ServiceError("invalid_reason", f"reason must be one of {', '.join(ENTER_REASONS)}.")
     presence_id = presence_get_or_create(actor).pk
@@ -144,13 +148,8 @@ def space_enter(*, actor: User, space: Space, reason: str = "moved") -> Presence
             raise ServiceError("not_found", "No such space.", status=404)
         if presence.current_space_id == space.id:
             return presence
-        if space.status == Space.Status.CLOSED:
-            raise Conflict("space_closed", f"{space.name} is closed.")
-        if not can_enter(actor, space):
-            raise Conflict("space_private", f"{space.name} is private; ask someone inside to invite you.")
-        occupants = Presence.objects.filter(current_space=space).count()
-        if occupants >= space.capacity:
-            raise Conflict("space_full", f"{space.name} is full ({space.capacity} people).")
+        if not admitted:
+            _check_may_walk_in(actor, space)
         old_space = presence.current_space
         new_room, _ = messaging_services.room_conversation_get_or_create(space=space)
         old_room = messaging_services.room_conversation_get_or_create(space=old_space)[0] if old_space else None
@@ -170,10 +169,20 @@ def space_enter(*, actor: User, space: Space, reason: str = "moved") -> Presence
                 messaging_services.room_participant_join(conversation=room, user=actor)
                 _presence_note(
                     conversation=room, space=space, actor=actor, event="joined",
-                    reason=reason if reason == "teleport" or old_space is not None else "entered",
+                    reason=reason if reason in ("teleport", "knock") or old_space is not None else "entered",
                     from_space=old_space,
                 )
     return presence
+
+
+def _check_may_walk_in(actor: User, space: Space) -> None:
+    if space.status == Space.Status.CLOSED:
+        raise Conflict("space_closed", f"{space.name} is closed.")
+    if not can_enter(actor, space):
+        raise Conflict("space_private", f"{space.name} is private; knock, or ask someone inside to invite you.")
+    occupants = Presence.objects.filter(current_space=space).count()
+    if occupants >= space.capacity:
+        raise Conflict("space_full", f"{space.name} is full ({space.capacity} people).")
 
 
 def space_leave(*, actor: User, reason: str = "left", by: User | None = None) -> Presence:
@@ -309,8 +318,8 @@ def _presence_body(
     *, actor: User, space: Space, event: str, reason: str, by: User | None, to_space: Space | None
 ) -> str:
     if event == "joined":
-        return f"{actor.name} joined {space.name}" + (" (teleported)" if reason == "teleport" else "")
-    if reason == "moved" and to_space is not None:
+        return f"{actor.name} joined {space.name}" + {"teleport": " (teleported)", "knock": " (let in)"}.get(reason, "")
+    if reason in ("moved", "knock") and to_space is not None:
         return f"{actor.name} moved to {to_space.name}"
     if reason == "teleport" and to_space is not None:
         return f"{actor.name} teleported to {to_space.name}"
@@ -369,3 +378,144 @@ def _presence_note(
         body=body,
         payload={"actor": actor.id, "space": space.id, "count": 1, **details},
     )
+
+
+# -- knocks --------------------------------------------------------------------------------------
+# Knock: pending -> admitted | denied | expired. As calls and teleports (calling.services), each
+# transition is one conditional UPDATE (`... WHERE status = 'pending' AND expires_at > now`), so a
+# double admit, an admit racing a deny, or an admit racing the expiry sweep resolve one way. Expiry
+# needs no cron: every server process runs `knocks_expire()` (spaces.handlers.knock_sweeper).
+
+
+def _knock(knock_id: int) -> Knock:
+    return Knock.objects.select_related("space", "user").get(pk=knock_id)
+
+
+def _inside(space_id: int) -> list[int]:
+    inside = Presence.objects.filter(current_space_id=space_id).order_by("user_id")
+    return list(inside.values_list("user_id", flat=True))
+
+
+def knock_reason(*, user: User, space: Space, occupants: int, meeting_running: bool) -> str | None:
+    """Why `user` may not simply walk into `space` (so knocking makes sense), or None when they may:
+    `closed`, `private` (and not granted to them), `full`, or `meeting` (one is running)."""
+    if space.status == Space.Status.CLOSED:
+        return "closed"
+    if not can_enter(user, space):
+        return "private"
+    if occupants >= space.capacity:
+        return "full"
+    if meeting_running:
+        return "meeting"
+    return None
+
+
+def knock_create(*, actor: User, space: Space, note: str = "") -> Knock:
+    """Knock on a space actor may not simply enter that has someone inside; they have KNOCK_SECONDS to
+    answer. 409 `knock_not_needed` when actor could walk in (or is inside), `space_empty` when nobody
+    is there to open, `already_knocking` while actor's previous knock there waits."""
+    if space.company_id != actor.company_id:
+        raise NotFound("No such space.")
+    with transaction.atomic():
+        # The space row first, as space_enter: who is inside cannot change under this check.
+        space = Space.objects.select_for_update(no_key=True).get(pk=space.pk)
+        inside = _inside(space.id)
+        if actor.id in inside:
+            raise Conflict("knock_not_needed", f"You are already in {space.name}.")
+        meeting_running = Meeting.objects.filter(space=space, ended_at__isnull=True).exists()
+        if knock_reason(user=actor, space=space, occupants=len(inside), meeting_running=meeting_running) is None:
+            raise Conflict("knock_not_needed", f"{space.name} is open to you: walk in.")
+        if not inside:
+            raise Conflict("space_empty", f"Nobody is in {space.name} to let you in.")
+        now = timezone.now()
+        if Knock.objects.filter(space=space, user=actor, status=Knock.Status.PENDING, expires_at__gt=now).exists():
+            raise Conflict("already_knocking", f"You already knocked on {space.name}; wait for an answer.")
+        knock = Knock.objects.create(
+            company_id=space.company_id,
+            space=space,
+            user=actor,
+            note=note.strip(),
+            expires_at=now + timedelta(seconds=settings.KNOCK_SECONDS),
+        )
+        knock = _knock(knock.pk)
+        domain.knock_changed.send(sender=Knock, knock=knock, event_type="space.knock", occupant_ids=inside)
+    return knock
+
+
+def _knock_refusal(knock_id: int) -> ServiceError:
+    knock = _knock(knock_id)
+    if knock.status == Knock.Status.PENDING and knock.expires_at <= timezone.now():
+        knock_expire(knock_id=knock_id)
+        knock = _knock(knock_id)
+    messages = {
+        Knock.Status.PENDING: ("knock_pending", "This knock has not been answered yet."),
+        Knock.Status.ADMITTED: ("already_admitted", f"{knock.user.name} was already let in."),
+        Knock.Status.DENIED: ("already_denied", "This knock was already turned down."),
+        Knock.Status.EXPIRED: ("knock_expired", "This knock went unanswered and expired."),
+    }
+    code, message = messages[Knock.Status(knock.status)]
+    return Conflict(code, message)
+
+
+def _knock_answer(*, actor: User, knock: Knock, status: str, event_type: str) -> Knock:
+    if actor.company_id != knock.company_id:
+        raise NotFound("No such knock.", code="knock_not_found")
+    now = timezone.now()
+    with transaction.atomic():
+        if not Presence.objects.filter(user=actor, current_space_id=knock.space_id).exists():
+            raise Forbidden(f"Only someone inside {knock.space.name} can answer this knock.", code="not_occupant")
+        won = Knock.objects.filter(pk=knock.pk, status=Knock.Status.PENDING, expires_at__gt=now).update(
+            status=status, answered_at=now, answered_by=actor
+        )
+        if won:
+            knock = _knock(knock.pk)
+            if status == Knock.Status.ADMITTED:
+                # Opening the door from inside: in at once, whatever (private, full, meeting) kept them out.
+                space_enter(actor=knock.user, space=knock.space, reason="knock", admitted=True)
+            inside = [user_id for user_id in _inside(knock.space_id) if user_id != knock.user_id]
+            domain.knock_changed.send(sender=Knock, knock=knock, event_type=event_type, occupant_ids=inside)
+            return knock
+    raise _knock_refusal(knock.pk)
+
+
+def knock_admit(*, actor: User, knock: Knock) -> Knock:
+    """An occupant lets the knocker in: moved into the space at once (never into another company's)."""
+    return _knock_answer(actor=actor, knock=knock, status=Knock.Status.ADMITTED, event_type="knock.admitted")
+
+
+def knock_deny(*, actor: User, knock: Knock) -> Knock:
+    return _knock_answer(actor=actor, knock=knock, status=Knock.Status.DENIED, event_type="knock.denied")
+
+
+def knock_expire(*, knock_id: int) -> bool:
+    """Pending past expires_at -> expired, once: True if this caller won the row (and announced it)."""
+    with transaction.atomic():
+        won = Knock.objects.filter(
+            pk=knock_id, status=Knock.Status.PENDING, expires_at__lte=timezone.now()
+        ).update(status=Knock.Status.EXPIRED)
+        if not won:
+            return False
+        knock = _knock(knock_id)
+        inside = [user_id for user_id in _inside(knock.space_id) if user_id != knock.user_id]
+        domain.knock_changed.send(sender=Knock, knock=knock, event_type="knock.expired", occupant_ids=inside)
+    return True
+
+
+def knocks_expire(batch: int = 200) -> list[int]:
+    """Expire every overdue pending knock; returns the ids this process won. SKIP LOCKED: a row
+    another process is sweeping (or an answer in flight) holds is theirs."""
+    won: list[int] = []
+    for _ in range(batch):
+        with transaction.atomic():
+            knock_id = (
+                Knock.objects.select_for_update(skip_locked=True)
+                .filter(status=Knock.Status.PENDING, expires_at__lte=timezone.now())
+                .order_by("expires_at")
+                .values_list("id", flat=True)
+                .first()
+            )
+            if knock_id is None:
+                break
+            if knock_expire(knock_id=knock_id):
+                won.append(knock_id)
+    return won

@@ -4,7 +4,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from presence.domain import went_offline
-from spaces import events, services
+from spaces import domain, events, services
 from spaces.models import Meeting, Space
 
 
@@ -28,3 +28,8 @@ def on_went_offline(sender, user, presence, **kwargs) -> None:
     """Someone who went offline leaves their space, in the same transaction."""
     if presence.current_space_id is not None:
         services.space_leave(actor=user, reason="offline")
+
+
+@receiver(domain.knock_changed, dispatch_uid="spaces.knock_changed")
+def on_knock_changed(sender, knock, event_type: str, occupant_ids: list[int], **kwargs) -> None:
+    events.knock_changed(knock, event_type, occupant_ids)

@@ -58,6 +58,8 @@ CONTRACT_EVENTS: dict[str, EventShape] = {
     "knock.admitted": _KNOCK,
     "knock.denied": _KNOCK,
     "knock.expired": _KNOCK,
+    "space.av.updated": _shape("space", "participants"),
+    "space.av.signal": _shape("space", "from", "payload"),
 }
 
 

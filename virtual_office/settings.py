@@ -63,11 +63,17 @@ INSTALLED_APPS = [
     "drf_spectacular",
     # Swagger UI and ReDoc served from our own static files: the docs work with no internet.
     "drf_spectacular_sidecar",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "virtual_office",
+    "sso",
     "spaces",
     "presence",
     "messaging",
     "calling",
+    "notifications",
     "search",
     "office",
     "demo",
@@ -81,6 +87,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -129,7 +136,21 @@ AUTH_USER_MODEL = "virtual_office.User"
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
+    # Signs in people coming back from their company's OpenID Connect provider (sso/).
+    "allauth.account.auth_backends.AuthenticationBackend",
 ]
+
+# Single sign-on (django-allauth, OpenID Connect only). Each company's provider is an allauth
+# SocialApp set from the console (/manage/sso/); sso.adapters decides who may sign in. allauth's own
+# sign-up and e-mail verification stay off: people join by invitation or through their company's
+# provider, which vouches for their address.
+ACCOUNT_ADAPTER = "sso.adapters.ClosedAccountAdapter"
+SOCIALACCOUNT_ADAPTER = "sso.adapters.CompanySocialAccountAdapter"
+ACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # sso.adapters links accounts, within one company only
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_REQUESTS_TIMEOUT = 5
 ANONYMOUS_USER_NAME = None
 GUARDIAN_MONKEY_PATCH_USER = False
 
@@ -293,6 +314,8 @@ PRESENCE_IDLE_SECONDS = float(os.environ.get("PRESENCE_IDLE_SECONDS", "600"))
 PRESENCE_REFRESH_SECONDS = float(os.environ.get("PRESENCE_REFRESH_SECONDS", "5"))
 CALL_RING_SECONDS = float(os.environ.get("CALL_RING_SECONDS", "30"))
 TELEPORT_EXPIRY_SECONDS = float(os.environ.get("TELEPORT_EXPIRY_SECONDS", "60"))
+# A knock on a space nobody answers expires after this many seconds (`knock.expired` to the knocker).
+KNOCK_SECONDS = float(os.environ.get("KNOCK_SECONDS", "60"))
 # STUN/TURN servers for calls (RTCPeerConnection's iceServers). Empty: calls connect only where the
 # two browsers reach each other directly (one network).
 WEBRTC_ICE_SERVERS = env_ice_servers("WEBRTC_ICE_SERVERS")

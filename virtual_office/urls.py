@@ -7,6 +7,8 @@ from virtual_office import accounts, views
 
 api_v1: list[URLPattern | URLResolver] = [
     path("auth/token/", views.AuthTokenView.as_view(), name="auth-token"),
+    # notifications answers `me/` (presence's answer plus the unread count), so it comes first.
+    path("", include("notifications.api.urls")),
     path("", include("presence.api.urls")),
     path("", include("spaces.api.urls")),
     path("", include("messaging.api.urls")),
@@ -28,6 +30,9 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Single sign-on: /accounts/sso/ (from a work email) and allauth's /accounts/oidc/<provider>/...
+    path("accounts/", include("sso.urls")),
+    path("manage/", include("sso.manage_urls")),
     # The admin's own sign-in form, under the same login budgets (before the admin's URLs).
     path("admin/login/", accounts.login_throttled(admin.site.login)),
     path("admin/", admin.site.urls),

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from spaces.models import Meeting, Space
+from spaces.models import Knock, Meeting, Space
 from spaces.selectors import LoadedSpace, occupant_ids
 from virtual_office.inputs import IdField, TextField
 
@@ -50,3 +50,34 @@ class RemoveIn(serializers.Serializer):
 
 class MeetingIn(serializers.Serializer):
     title = TextField(max_length=200)
+
+
+class KnockIn(serializers.Serializer):
+    note = TextField(max_length=200, required=False, allow_blank=True, help_text="A word for the people inside.")
+
+
+class KnockOut(serializers.Serializer):
+    """A knock, for REST and its socket events (`knock.admitted`, `knock.denied`, `knock.expired`)."""
+
+    id = serializers.IntegerField()
+    space = serializers.IntegerField(source="space_id")
+    space_name = serializers.CharField(source="space.name")
+    user = serializers.IntegerField(source="user_id", help_text="Who knocked.")
+    note = serializers.CharField()
+    status = serializers.ChoiceField(choices=Knock.Status.choices, source="effective_status")
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    answered_at = serializers.DateTimeField(allow_null=True)
+    answered_by = serializers.IntegerField(source="answered_by_id", allow_null=True)
+
+
+class SpaceKnockOut(serializers.Serializer):
+    """`space.knock`, to the people inside: who knocks on which space, and their note."""
+
+    knock = serializers.IntegerField(source="id")
+    space = serializers.IntegerField(source="space_id")
+    space_name = serializers.CharField(source="space.name")
+    user = serializers.IntegerField(source="user_id")
+    note = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()

@@ -12,9 +12,9 @@ from messaging.selectors import conversation_detail
 from presence.api.serializers import PresenceOut
 from presence.selectors import presence_get, user_list
 from spaces import selectors, services
-from spaces.api.serializers import MeetingIn, MeetingOut, RemoveIn, SpaceIn, SpaceOut
+from spaces.api.serializers import KnockIn, KnockOut, MeetingIn, MeetingOut, RemoveIn, SpaceIn, SpaceOut
 from spaces.models import Space
-from spaces.permissions import IsCompanyAdminOrReadOnly, access_space, can_read_room
+from spaces.permissions import IsCompanyAdminOrReadOnly, access_knock, access_space, can_read_room
 from virtual_office.api import errors
 from virtual_office.errors import Conflict, Forbidden, NotFound
 from virtual_office.tenancy import AuthenticatedRequest
@@ -122,6 +122,42 @@ class SpaceMeetingView(APIView):
         _check_may_run_meeting(request, space)
         meeting = services.meeting_end(actor=request.user, space=space)
         return Response(MeetingOut(meeting).data)
+
+
+class SpaceKnockView(APIView):
+    @extend_schema(
+        request=KnockIn,
+        responses={201: KnockOut, **ERRORS},
+        summary="Knock on a space I may not simply enter (private to me, full, holding a meeting)",
+        description=(
+            "The people inside get `space.knock` (under dnd: a `knock` notification only) and answer with "
+            "`knocks/{id}/admit/` or `deny/`; unanswered, it expires after `KNOCK_SECONDS`. 409 `space_empty` "
+            "when nobody is inside, `knock_not_needed` when I could walk in, `already_knocking` while my "
+            "previous knock there waits."
+        ),
+    )
+    def post(self, request: AuthenticatedRequest, space_id: int) -> Response:
+        space = access_space(request.user, space_id)
+        data = KnockIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        knock = services.knock_create(actor=request.user, space=space, note=data.validated_data.get("note", ""))
+        return Response(KnockOut(knock).data, status=status.HTTP_201_CREATED)
+
+
+class KnockAdmitView(APIView):
+    @extend_schema(
+        request=None, responses={200: KnockOut, **ERRORS}, summary="Let the knocker in (someone inside the space)"
+    )
+    def post(self, request: AuthenticatedRequest, knock_id: int) -> Response:
+        knock = access_knock(request.user, knock_id)
+        return Response(KnockOut(services.knock_admit(actor=request.user, knock=knock)).data)
+
+
+class KnockDenyView(APIView):
+    @extend_schema(request=None, responses={200: KnockOut, **ERRORS}, summary="Turn a knock down (someone inside)")
+    def post(self, request: AuthenticatedRequest, knock_id: int) -> Response:
+        knock = access_knock(request.user, knock_id)
+        return Response(KnockOut(services.knock_deny(actor=request.user, knock=knock)).data)
 
 
 def _check_may_run_meeting(request: AuthenticatedRequest, space: Space) -> None:

@@ -131,8 +131,9 @@ def test_sweep_expires_and_announces(alice, bob, in_lounge, capture_events):
     with capture_events():
         assert services.invitations_expire() == {"calls": [], "teleports": [teleport.pk]}
         assert services.invitations_expire() == {"calls": [], "teleports": []}
-    for user in (alice, bob):
-        assert capture_events.types(f"user.{user.id}") == ["teleport.expired"]
+    assert capture_events.types(f"user.{alice.id}") == ["teleport.expired"]
+    # The invitee also finds it in their inbox (notifications: `teleport_missed`).
+    assert capture_events.types(f"user.{bob.id}") == ["teleport.expired", "notification.created"]
     error = refusal(services.teleport_accept, actor=bob, teleport=teleport)
     assert (error.status, error.code) == (409, "teleport_expired")
     assert error.message == "This invitation expired; ask for a new one."
@@ -144,7 +145,7 @@ def test_late_accept_without_a_sweep(alice, bob, in_lounge, capture_events):
     Teleport.objects.filter(pk=teleport.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     with capture_events():
         assert refusal(services.teleport_accept, actor=bob, teleport=teleport).code == "teleport_expired"
-    assert capture_events.types(f"user.{bob.id}") == ["teleport.expired"]
+    assert capture_events.types(f"user.{bob.id}") == ["teleport.expired", "notification.created"]
     teleport.refresh_from_db()
     assert teleport.state == "expired"
 

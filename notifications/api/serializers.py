@@ -1,0 +1,68 @@
+"""Input and output shapes of notifications."""
+
+from rest_framework import serializers
+
+from notifications.models import Notification
+from presence.api.serializers import MeOut
+from virtual_office.inputs import IdField
+
+EXCERPT_LENGTH = 140
+
+
+class NotificationOut(serializers.Serializer):
+    """A notification: `{id, kind, actor, conversation, message, space, call, created_at, read}` (ids;
+    unused ones null), and `excerpt`, the start of the message's text as it is now (empty without one)."""
+
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=Notification.Kind.choices)
+    actor = serializers.IntegerField(source="actor_id", allow_null=True)
+    conversation = serializers.IntegerField(source="conversation_id", allow_null=True)
+    message = serializers.IntegerField(source="message_id", allow_null=True)
+    space = serializers.IntegerField(source="space_id", allow_null=True)
+    call = serializers.IntegerField(source="call_id", allow_null=True)
+    created_at = serializers.DateTimeField()
+    read = serializers.BooleanField()
+    excerpt = serializers.SerializerMethodField()
+
+    def get_excerpt(self, obj: Notification) -> str:
+        message = obj.message  # loaded with the row (notifications.selectors)
+        if message is None or message.deleted_at is not None:
+            return ""
+        text = " ".join(message.body.split())
+        return text if len(text) <= EXCERPT_LENGTH else text[: EXCERPT_LENGTH - 1] + "…"
+
+
+class NotificationListQuery(serializers.Serializer):
+    unread = serializers.BooleanField(required=False, default=False, help_text="Only unread ones (`1`).")
+    limit = serializers.IntegerField(required=False, default=50, min_value=1, max_value=100)
+    before = IdField(required=False, help_text="Older than this notification id (the next page).")
+
+
+class NotificationReadIn(serializers.Serializer):
+    """One of: `ids` (these), `all: true` (every unread one), `conversation` (those about it)."""
+
+    ids = serializers.ListField(child=IdField(strict=True), required=False, max_length=500)
+    all = serializers.BooleanField(required=False, default=False)
+    conversation = IdField(required=False, strict=True)
+
+    def validate(self, attrs: dict) -> dict:
+        given = [key for key in ("ids", "conversation") if key in attrs] + (["all"] if attrs.get("all") else [])
+        if len(given) != 1:
+            raise serializers.ValidationError(
+                "Give exactly one of `ids` (a list), `all: true` or `conversation`.", code="invalid_read"
+            )
+        return attrs
+
+
+class NotificationReadOut(serializers.Serializer):
+    marked = serializers.IntegerField(help_text="How many were unread and are now read.")
+    notifications_unread = serializers.IntegerField(help_text="How many are still unread.")
+
+
+class MeWithInboxOut(MeOut):
+    """`me/`: the current user, with company and presence, and how many notifications are unread."""
+
+    notifications_unread = serializers.IntegerField(read_only=True)
+
+    class Meta(MeOut.Meta):
+        fields = [*MeOut.Meta.fields, "notifications_unread"]

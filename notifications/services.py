@@ -1,0 +1,188 @@
+"""Every write to notifications: made from what other apps report (after their commit), and marked read.
+
+Which kind a message gives a person, at most one per person and message: `mention` (the message
+mentions them), else `thread_reply` (a reply in a thread whose root they wrote), else `direct` (a
+message in a 1:1 or group conversation of theirs, when no tab of theirs was watching it). Never to the
+sender, never for system messages. Calls that rang out give the callee `call_missed`, teleport
+invitations that expired give the invitee `teleport_missed`, knocks give the people inside `knock`.
+
+Each notification goes to its recipient's sockets as `notification.created` (notifications.events),
+also under dnd: the page then shows the badge but pops nothing up.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from messaging.models import Conversation, Message, Participant
+from messaging.permissions import readers_among
+from notifications import events, selectors
+from notifications.models import Notification
+from virtual_office.models import User
+
+logger = logging.getLogger(__name__)
+
+Kind = Notification.Kind
+PRIVATE_KINDS = (Conversation.Kind.DIRECT, Conversation.Kind.GROUP)
+
+
+def _create(rows: list[Notification]) -> list[Notification]:
+    """Insert, skipping rows the one-per-message constraint already holds (a retried delivery, an
+    edit that mentions someone already notified), and announce each new one after commit."""
+    if not rows:
+        return []
+    made: list[Notification] = []
+    with transaction.atomic():
+        for row in rows:
+            # One savepoint per row: a row the constraint refuses is skipped, the others still go in
+            # (bulk_create(ignore_conflicts=True) would not say which rows went in).
+            try:
+                with transaction.atomic():
+                    row.save()
+            except IntegrityError:
+                continue
+            made.append(row)
+            events.notification_created(row)
+    return made
+
+
+def message_notify(*, message_id: int, watching: Iterable[int] | None = None) -> list[Notification]:
+    """The notifications a new message gives (module docstring). `watching`: ids of the people a tab
+    of whom was watching the conversation when it arrived (they get no `direct`); asked of the
+    conversation presence when not given."""
+    message = (
+        Message.objects.select_related("conversation", "conversation__space", "thread_root")
+        .filter(pk=message_id)
+        .first()
+    )
+    if message is None or message.kind != Message.Kind.USER or message.sender_id is None or message.deleted:
+        return []
+    conversation = message.conversation
+    kinds: dict[int, str] = {}
+    for user_id in message.mentions or []:
+        kinds.setdefault(int(user_id), Kind.MENTION)
+    root = message.thread_root  # a reply to a reply belongs to the root's thread (messaging keeps it)
+    if root is not None and root.sender_id is not None and root.kind == Message.Kind.USER:
+        kinds.setdefault(root.sender_id, Kind.THREAD_REPLY)
+    if conversation.kind in PRIVATE_KINDS:
+        watchers = set(watching) if watching is not None else selectors.watching_user_ids(conversation.id)
+        participants = Participant.objects.filter(conversation=conversation, is_active=True).values_list(
+            "user_id", flat=True
+        )
+        for user_id in participants:
+            if user_id not in watchers:
+                kinds.setdefault(user_id, Kind.DIRECT)
+    kinds.pop(message.sender_id, None)
+    if not kinds:
+        return []
+    # Only people who may read the conversation now (a mention list is checked when written, a thread's
+    # author may have left it since), and only active people of its company.
+    people = User.objects.filter(pk__in=kinds, company_id=conversation.company_id, is_active=True)
+    readers = readers_among(conversation, people)
+    rows = [
+        Notification(
+            company_id=conversation.company_id,
+            recipient_id=reader.id,
+            kind=kinds[reader.id],
+            actor_id=message.sender_id,
+            conversation_id=conversation.id,
+            message=message,
+            space_id=conversation.space_id,
+        )
+        for reader in sorted(readers, key=lambda user: user.id)
+    ]
+    return _create(rows)
+
+
+def mentions_notify(*, message_id: int) -> list[Notification]:
+    """An edit that mentions someone new: `mention` for them, unless this message notified them already."""
+    message = Message.objects.select_related("conversation", "conversation__space").filter(pk=message_id).first()
+    if message is None or message.kind != Message.Kind.USER or message.sender_id is None or message.deleted:
+        return []
+    mentioned = {int(user_id) for user_id in message.mentions or []} - {message.sender_id}
+    if not mentioned:
+        return []
+    people = User.objects.filter(pk__in=mentioned, company_id=message.conversation.company_id, is_active=True)
+    rows = [
+        Notification(
+            company_id=message.conversation.company_id,
+            recipient_id=reader.id,
+            kind=Kind.MENTION,
+            actor_id=message.sender_id,
+            conversation_id=message.conversation_id,
+            message=message,
+            space_id=message.conversation.space_id,
+        )
+        for reader in sorted(readers_among(message.conversation, people), key=lambda user: user.id)
+    ]
+    return _create(rows)
+
+
+def call_missed_notify(*, call: Any) -> list[Notification]:
+    """The callee missed `call` (it rang out): `call_missed`, pointing at their direct conversation
+    with the caller when there is one (the missed-call note is there)."""
+    return _create(
+        [
+            Notification(
+                company_id=call.company_id,
+                recipient_id=call.callee_id,
+                kind=Kind.CALL_MISSED,
+                actor_id=call.caller_id,
+                call_id=call.id,
+                conversation_id=selectors.direct_conversation_id(call.caller_id, call.callee_id, call.company_id),
+            )
+        ]
+    )
+
+
+def teleport_missed_notify(*, teleport: Any) -> list[Notification]:
+    """The invitee let `teleport` expire: `teleport_missed`, with the space they were invited to."""
+    return _create(
+        [
+            Notification(
+                company_id=teleport.company_id,
+                recipient_id=teleport.invitee_id,
+                kind=Kind.TELEPORT_MISSED,
+                actor_id=teleport.inviter_id,
+                space_id=teleport.space_id,
+            )
+        ]
+    )
+
+
+def knock_notify(*, knock: Any, occupant_ids: Iterable[int]) -> list[Notification]:
+    """Someone knocked on a space: `knock` for everyone inside then (also under dnd: it waits here)."""
+    return _create(
+        [
+            Notification(
+                company_id=knock.company_id,
+                recipient_id=user_id,
+                kind=Kind.KNOCK,
+                actor_id=knock.user_id,
+                space_id=knock.space_id,
+            )
+            for user_id in sorted(set(occupant_ids) - {knock.user_id})
+        ]
+    )
+
+
+def notifications_mark_read(
+    *, actor: User, ids: Iterable[int] | None = None, everything: bool = False, conversation_id: int | None = None
+) -> int:
+    """Mark actor's unread notifications read: those of `ids`, every one (`everything`), or those about
+    one conversation (actor opened it). Returns how many changed. Ids that are not actor's (another
+    person's, another company's, none at all) change nothing."""
+    unread = Notification.objects.filter(recipient=actor, read_at__isnull=True)
+    if conversation_id is not None:
+        unread = unread.filter(conversation_id=conversation_id)
+    elif not everything:
+        wanted = list(ids or [])
+        if not wanted:
+            return 0
+        unread = unread.filter(pk__in=wanted)
+    return unread.update(read_at=timezone.now())
