@@ -3,10 +3,54 @@
 //
 // Several tabs of one person all get the events; only the tab that placed a call (caller) or
 // answered it (callee) runs its RTCPeerConnection, the other tabs just close their toasts.
+//
+// An incoming call asks the interruption policy: a busy callee's call (`quiet: true`, decided by the
+// server when it rang) shows its toast without emphasis and plays no ring; otherwise it rings.
 
 import { post } from "./api.js";
 import { CallSession, clock } from "./call-session.js";
 import { secondsLeft } from "./invite-toasts.js";
+import { interruptingToast } from "./toasts.js";
+
+/** The ring of an incoming call: two short tones every two seconds (Web Audio; silent where the
+ * browser allows no sound before a click). */
+export class Ringer {
+  constructor() {
+    this.context = null;
+    this.timer = null;
+  }
+
+  start() {
+    if (this.timer) return;
+    const AudioContext = window.AudioContext || window.webkitAudioContext;
+    if (!AudioContext) return;
+    try {
+      this.context = this.context || new AudioContext();
+    } catch (error) {
+      return;
+    }
+    const beep = () => {
+      const context = this.context;
+      if (!context || context.state === "closed") return;
+      for (const offset of [0, 0.25]) {
+        const oscillator = context.createOscillator();
+        const gain = context.createGain();
+        oscillator.frequency.value = 660;
+        gain.gain.value = 0.05;
+        oscillator.connect(gain).connect(context.destination);
+        oscillator.start(context.currentTime + offset);
+        oscillator.stop(context.currentTime + offset + 0.18);
+      }
+    };
+    beep();
+    this.timer = setInterval(beep, 2000);
+  }
+
+  stop() {
+    clearInterval(this.timer);
+    this.timer = null;
+  }
+}
 
 export class Calls {
   constructor({ socket, me, toast, toasts, iceServers = [] }) {
@@ -18,6 +62,8 @@ export class Calls {
     this.placed = new Set(); // calls placed from this tab (this tab runs the caller side)
     this.session = null; // the answered call this tab is in
     this.lastEnded = null;
+    this.ringer = new Ringer();
+    this.ringing = new Set(); // incoming calls ringing aloud in this tab
   }
 
   start() {
@@ -84,19 +130,41 @@ export class Calls {
   onCallInvited(call) {
     if (call.callee.id !== this.me.id || this.toasts.has(`call:${call.id}`)) return; // my own outgoing call
     const kind = call.kind === "video" ? "video" : "voice";
-    const handle = this.toast(`${call.caller.name} is calling you (${kind}).`, {
-      kind: "invite",
-      title: `Incoming ${kind} call`,
-      timeout: 0,
-      countdown: secondsLeft(call),
-      actions: [
-        { label: "Accept", primary: true, onClick: () => this.accept(call) },
-        { label: "Decline", onClick: () => this.toasts.act(`calls/${call.id}/decline/`) },
-      ],
-    });
+    const handle = interruptingToast(
+      "call",
+      this.me,
+      `${call.caller.name} is calling you (${kind}).`,
+      {
+        kind: "invite",
+        title: `Incoming ${kind} call`,
+        timeout: 0,
+        countdown: secondsLeft(call),
+        actions: [
+          { label: "Accept", primary: true, onClick: () => this.accept(call) },
+          { label: "Decline", onClick: () => this.toasts.act(`calls/${call.id}/decline/`) },
+        ],
+      },
+      { show: this.toast, decision: call.quiet ? "quiet" : null },
+    );
+    if (!handle) return; // held (dnd): the missed call becomes a notification
     handle.element.dataset.call = String(call.id);
     handle.element.classList.add("call-incoming");
-    this.toasts.set(`call:${call.id}`, handle);
+    handle.element.dataset.ring = handle.interruption === "ring" ? "sound" : "silent";
+    this.toasts.set(`call:${call.id}`, this.ringingHandle(call.id, handle));
+  }
+
+  /** The toast's handle, ringing aloud while it shows unless the call came quietly. */
+  ringingHandle(callId, handle) {
+    if (handle.interruption !== "ring") return handle;
+    this.ringing.add(callId);
+    this.ringer.start();
+    const close = handle.close.bind(handle);
+    handle.close = () => {
+      this.ringing.delete(callId);
+      if (!this.ringing.size) this.ringer.stop();
+      close();
+    };
+    return handle;
   }
 
   async accept(call) {

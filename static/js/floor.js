@@ -2,6 +2,7 @@
 
 import { get, post } from "./api.js";
 import { readableUnderWhite } from "./colour.js";
+import { STATUS_FIELDS, statusLine } from "./interruptions.js";
 
 const STATUS_LABELS = {
   online: "Online", away: "Away", busy: "Busy", dnd: "Do not disturb", offline: "Offline",
@@ -272,10 +273,11 @@ export class Floor {
   paintStatus(button, person) {
     const status = person.status || "offline";
     button.className = button.className.replace(/\bstatus-\S+/g, "").trim() + ` status-${status}`;
-    button.title = `${person.name} · ${STATUS_LABELS[status] || status}`;
+    // The whole status: "Busy · in a call · 🍕 Lunch" (reason and custom text from presence).
+    button.title = `${person.name} · ${statusLine(person)}`;
     // Its name is its (hidden) text, not an aria-label over the visible initials.
     const name = button.querySelector("[data-role=avatar-name]");
-    if (name) name.textContent = `${person.name} (${STATUS_LABELS[status] || status})`;
+    if (name) name.textContent = `${person.name} (${statusLine(person) || STATUS_LABELS[status] || status})`;
   }
 
   personRow(person) {
@@ -290,7 +292,7 @@ export class Floor {
     const status = document.createElement("span");
     status.className = "person-status";
     status.dataset.role = "status";
-    status.textContent = STATUS_LABELS[person.status] || "Offline";
+    status.textContent = statusLine(person);
     text.append(name, status);
     item.append(this.avatarFor(person), text);
     return item;
@@ -333,7 +335,7 @@ export class Floor {
     }
     if (live) person.stamp = performance.now();
     const was = this.placeOf(person);
-    person.status = data.status;
+    for (const field of STATUS_FIELDS) if (field in data) person[field] = data[field];
     person.current_space = data.current_space;
     person.last_seen = data.last_seen;
     // Moving between spaces, or coming online or going offline outside one, redraws the avatar.
@@ -343,13 +345,13 @@ export class Floor {
     } else {
       for (const button of document.querySelectorAll(`.avatar[data-user="${person.id}"]`)) this.paintStatus(button, person);
       for (const status of document.querySelectorAll(`.person[data-person="${person.id}"] [data-role=status]`)) {
-        status.textContent = STATUS_LABELS[data.status] || data.status;
+        status.textContent = statusLine(person);
       }
     }
     if (person.id === this.office.me.id) {
       const wasIn = this.office.me.current_space;
       this.office.me.current_space = data.current_space;
-      this.office.me.status = data.status;
+      for (const field of STATUS_FIELDS) if (field in data) this.office.me[field] = data[field];
       this.markMine();
       if (wasIn !== data.current_space) this.office.emit("me.moved", { from: wasIn, to: data.current_space });
     }
@@ -388,9 +390,7 @@ export class Floor {
         this.moveAvatar(this.office.people.get(person.id));
       }
       if (fresher(this.office.people.get(person.id).stamp)) continue; // a live event said more
-      this.applyPresence({
-        user: person.id, status: person.status, current_space: person.current_space, last_seen: person.last_seen,
-      });
+      this.applyPresence({ ...person, user: person.id });
     }
   }
 

@@ -3,6 +3,7 @@
 
 import { post } from "./api.js";
 import { paintAvatar } from "./floor.js";
+import { statusLine } from "./interruptions.js";
 
 export class AvatarMenu {
   constructor(office) {
@@ -59,6 +60,7 @@ export class AvatarMenu {
     const title = this.popover.querySelector(`#menu-title-${Number(userId)}`);
     if (title) this.popover.setAttribute("aria-labelledby", title.id);
     for (const element of this.popover.querySelectorAll(".avatar[data-colour]")) paintAvatar(element);
+    this.showStatus(userId);
     this.popover.hidden = false;
     avatar?.setAttribute("aria-expanded", "true");
     this.position(avatar);
@@ -72,6 +74,40 @@ export class AvatarMenu {
       this.popover.tabIndex = -1;
       this.popover.focus();
     }
+  }
+
+  /** The status as the page knows it live, with its reason and custom text ("Busy · in a call");
+   * in my own menu, the way to set mine. */
+  showStatus(userId) {
+    const person = this.office.people.get(userId) || (userId === this.office.me.id ? this.office.me : null);
+    const line = this.popover.querySelector(".menu-status");
+    if (line && person) {
+      line.textContent = statusLine(userId === this.office.me.id ? { ...person, ...this.office.me } : person);
+      line.dataset.role = "status-line";
+    }
+    if (userId !== this.office.me.id || !this.office.status) return;
+    const note = this.popover.querySelector(".menu-note");
+    const list = document.createElement("ul");
+    list.className = "menu-items";
+    list.setAttribute("role", "menu");
+    list.setAttribute("aria-labelledby", `menu-title-${Number(userId)}`);
+    const item = document.createElement("li");
+    item.setAttribute("role", "none");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "menu-item";
+    button.setAttribute("role", "menuitem");
+    button.tabIndex = -1;
+    button.dataset.action = "status";
+    button.dataset.user = String(userId);
+    const label = document.createElement("span");
+    label.className = "menu-label";
+    label.textContent = "Set status…";
+    button.append(label);
+    item.append(button);
+    list.append(item);
+    if (note) note.replaceWith(list);
+    else this.popover.querySelector(".menu-card")?.append(list);
   }
 
   position(avatar) {
@@ -173,6 +209,12 @@ export class AvatarMenu {
     }
     const userId = Number(item.dataset.user);
     const action = item.dataset.action;
+    if (action === "status") {
+      const opener = this.opener;
+      this.close({ restoreFocus: false });
+      this.office.status?.open(opener);
+      return;
+    }
     this.close();
     const person = this.office.people.get(userId);
     const name = person ? person.name : "them";

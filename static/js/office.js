@@ -6,10 +6,12 @@
 
 import { get, put } from "./api.js";
 import { Floor } from "./floor.js";
+import { statusLine } from "./interruptions.js";
 import { Layout } from "./layout.js";
 import { AvatarMenu } from "./menu.js";
 import { Messages } from "./messages.js";
 import { OfficeSocket } from "./socket.js";
+import { setupStatus } from "./status.js";
 import { MessageStore } from "./store.js";
 import { toast } from "./toasts.js";
 
@@ -49,6 +51,7 @@ class Office {
     this.layout = new Layout(this); // first: the floor fits the area the layout leaves it
     this.floor = new Floor(this);
     this.menu = new AvatarMenu(this);
+    this.status = setupStatus(this); // my status dialog, the activity action, what dnd held back
     this.messages = new Messages(this);
     this.setupPresence();
     this.socket.on("hello", (data) => this.onHello(data));
@@ -112,9 +115,13 @@ class Office {
     });
     this.on("person.updated", (person) => {
       if (person.id !== this.me.id || person.status === "offline") return;
-      if (select.value !== person.status) select.value = person.status;
-      chosen = person.status;
+      // The picker is the status I set by hand; the dot what everyone sees (also automatic ones:
+      // in a call, in a meeting, idle, quiet hours), and its title says why.
+      const manual = person.status_reason === "manual" ? person.status : "online";
+      if (select.value !== manual) select.value = manual;
+      chosen = manual;
       paint(person.status);
+      dot.title = statusLine(person);
     });
   }
 

@@ -4,6 +4,7 @@
 
 import { post } from "./api.js";
 import { secondsLeft } from "./invite-toasts.js";
+import { interruptingToast } from "./toasts.js";
 
 export class Teleports {
   constructor({ socket, me, toast, toasts }) {
@@ -50,16 +51,25 @@ export class Teleports {
 
   onTeleportInvited(teleport) {
     if (teleport.invitee.id !== this.me.id || this.toasts.has(`teleport:${teleport.id}`)) return;
-    const handle = this.toast(`${teleport.inviter.name} invites you to ${teleport.space.name}.`, {
-      kind: "invite",
-      title: "Teleport",
-      timeout: 0,
-      countdown: secondsLeft(teleport),
-      actions: [
-        { label: "Go there", primary: true, onClick: () => this.toasts.act(`teleports/${teleport.id}/accept/`) },
-        { label: "Decline", onClick: () => this.toasts.act(`teleports/${teleport.id}/decline/`) },
-      ],
-    });
+    // The interruption policy: busy shows it without emphasis; dnd holds it (the server refuses
+    // teleports to dnd people, so this is a status that changed while it was on its way).
+    const handle = interruptingToast(
+      "teleport",
+      this.me,
+      `${teleport.inviter.name} invites you to ${teleport.space.name}.`,
+      {
+        kind: "invite",
+        title: "Teleport",
+        timeout: 0,
+        countdown: secondsLeft(teleport),
+        actions: [
+          { label: "Go there", primary: true, onClick: () => this.toasts.act(`teleports/${teleport.id}/accept/`) },
+          { label: "Decline", onClick: () => this.toasts.act(`teleports/${teleport.id}/decline/`) },
+        ],
+      },
+      { show: this.toast },
+    );
+    if (!handle) return;
     handle.element.dataset.teleport = String(teleport.id);
     handle.element.classList.add("teleport-incoming");
     this.toasts.set(`teleport:${teleport.id}`, handle);

@@ -6,7 +6,18 @@
 // Alt+Shift+T moves the focus to the newest toast that asks something (a ringing call, an
 // invitation): its first button. Those toasts say so to screen readers.
 
+//
+// Interruptions: `interruptingToast(kind, presence, ...)` asks the interruption policy
+// (static/js/interruptions.js, the twin of presence/policy.py) first. "hold" (dnd) shows nothing and
+// counts it in `holds`, which sums up what was held once dnd ends; "quiet" (busy) shows a toast
+// without emphasis (`quiet: true`: no sound, no alert role); "ring" shows it as usual.
+
+import { createHoldTracker, interruptionFor } from "./interruptions.js";
+
 export const FOCUS_TOASTS_KEY = "Alt+Shift+T";
+
+/** What dnd held back in this tab (static/js/status.js shows the summary when dnd ends). */
+export const holds = createHoldTracker();
 
 document.addEventListener("keydown", (event) => {
   if (!(event.altKey && event.shiftKey && (event.key === "T" || event.code === "KeyT"))) return;
@@ -34,9 +45,13 @@ function root() {
  * [{label, primary, onClick}], countdown seconds (shown live; closes and calls onExpire at 0).
  * Returns {element, close(), update(text)}.
  */
-export function toast(message, { kind = "info", timeout = 5000, actions = [], countdown = 0, onExpire = null, title = "" } = {}) {
+export function toast(
+  message,
+  { kind = "info", timeout = 5000, actions = [], countdown = 0, onExpire = null, title = "", quiet = false } = {},
+) {
   const element = document.createElement("div");
-  element.className = `toast toast-${kind}`;
+  element.className = `toast toast-${kind}${quiet ? " toast-quiet" : ""}`;
+  element.dataset.interruption = quiet ? "quiet" : "ring";
   element.setAttribute("role", kind === "error" ? "alert" : "status");
   if (title) {
     const heading = document.createElement("strong");
@@ -121,5 +136,24 @@ export function toast(message, { kind = "info", timeout = 5000, actions = [], co
   element.append(dismiss);
   root()?.append(element);
   if (timeout > 0 && countdown <= 0) timer = setTimeout(() => handle.close(), timeout);
+  return handle;
+}
+
+/**
+ * A toast for something that interrupts (kind: call, teleport, knock, mention, message), as the
+ * policy allows under `presence` (mine): null when held (dnd), else the toast's handle, with
+ * `handle.interruption` "quiet" or "ring". `decision` overrides the policy when the server already
+ * decided (a call.invited with `quiet: true`).
+ */
+export function interruptingToast(kind, presence, message, options = {}, { show = toast, decision = null } = {}) {
+  const answer = decision || interruptionFor(kind, presence);
+  if (answer === "hold") {
+    holds.hold(kind);
+    return null;
+  }
+  const handle = show(message, { ...options, quiet: answer === "quiet" });
+  handle.interruption = answer;
+  if (answer === "quiet") handle.element.classList.add("toast-quiet");
+  handle.element.dataset.interruption = answer;
   return handle;
 }
