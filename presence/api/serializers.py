@@ -1,7 +1,7 @@
 """Shapes of people and their presence."""
 
 from datetime import time
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
@@ -39,7 +39,7 @@ def _status(presence: Presence | None) -> dict:
 class _StatusPart(serializers.Field):
     """One of the status fields, read from the whole presence (or user) through presence.status."""
 
-    def __init__(self, **kwargs: object) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(source="*", read_only=True, **kwargs)
 
     def to_representation(self, value: Presence | User) -> object:

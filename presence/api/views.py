@@ -48,7 +48,9 @@ class QuietHoursView(APIView):
         summary="Set my quiet hours (dnd, reason schedule, inside them); days: [] removes them",
     )
     def put(self, request: AuthenticatedRequest) -> Response:
-        values = validated(QuietHoursIn, request.data)
+        # One {detail, code} error naming the first bad field: the codes are what clients branch on.
+        body = request.data if isinstance(request.data, dict) else {}
+        values = validated(QuietHoursIn, body)
         schedule = services.quiet_hours_set(
             actor=request.user,
             timezone_name=values["timezone"],
