@@ -14,7 +14,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
-from messaging import permissions, selectors, text
+from messaging import domain, permissions, selectors, text
 from messaging.models import Attachment, Conversation, Message, Participant, Reaction
 from presence.models import Connection
 from presence.services import stale_after
@@ -266,6 +266,8 @@ def message_delete(*, actor: User, message: Message) -> Message:
             attachment.file.delete(save=False)
             attachment.delete()
         message.save(update_fields=["rev", "body", "body_html", "mentions", "deleted_at"])
+        if message.sender_id != actor.pk:
+            domain.message_deleted_by_other.send(sender=Message, actor=actor, message=message)
         if message.thread_root_id is not None:
             _thread_changed(conversation_id=message.conversation_id, root_id=message.thread_root_id)
     return message

@@ -58,6 +58,7 @@ def space_create(*, actor: User, data: dict[str, Any]) -> Space:
         space.save()
         if space.is_private:
             assign_perm("enter_space", actor, space)
+        domain.space_changed.send(sender=Space, actor=actor, space=space, action="space.created", changes={})
     return space
 
 
@@ -73,12 +74,17 @@ def space_update(*, actor: User, space: Space, data: dict[str, Any]) -> Space:
     with transaction.atomic():
         space = Space.objects.select_for_update(no_key=True).get(pk=space.pk)
         old_status = space.status
+        changes = {}
         for key, value in data.items():
             if key in EDITABLE_FIELDS:
+                if getattr(space, key) != value:
+                    changes[key] = [getattr(space, key), value]
                 setattr(space, key, value)
         _check_name_free(space)
         space.full_clean()
         space.save()
+        if changes:
+            domain.space_changed.send(sender=Space, actor=actor, space=space, action="space.updated", changes=changes)
         if space.status != old_status:
             closing = space.status == Space.Status.CLOSED
             inside = _lock_occupants(space) if closing else []
@@ -98,6 +104,7 @@ def space_delete(*, actor: User, space: Space) -> None:
             presence.current_space = None
             presence.save(update_fields=["current_space", "updated_at"])  # presence.updated for each
             _meeting_engagement(presence, presence.user, on=False)
+        domain.space_changed.send(sender=Space, actor=actor, space=space, action="space.deleted", changes={})
         space.delete()  # the room conversation goes with it
 
 
