@@ -1,5 +1,7 @@
 // One panel's composer: the text box (Enter sends, Shift+Enter breaks the line), the reply bar,
-// attachments, my typing indicator, and optimistic sends.
+// attachments, my typing indicator, and optimistic sends; its tools: @mention autocomplete
+// (mentions.js), the emoji picker (emoji.js) and a short help on the Markdown it takes. A thread's
+// pane has a composer too, whose messages reply into its thread (`replyTo` option).
 //
 // A message being sent is shown at once under its client_id ("Sending…") and replaced by the
 // server's copy when the ack or the event arrives, whichever comes first (the panel calls
@@ -8,16 +10,21 @@
 
 import { api } from "./api.js";
 import { acceptAttribute, checkFiles, refusedForGood } from "./attachments.js";
+import { EmojiPicker } from "./emoji.js";
+import { MentionAutocomplete } from "./mentions.js";
+import { plainText } from "./message-list.js";
 import { formatBytes, newClientId, snippet } from "./text.js";
 
 const TYPING_IDLE_MS = 3000;
 const TYPING_REPEAT_MS = 4000;
 
 export class Composer {
-  constructor(panel) {
+  /** `replyTo`: the message id a send replies to when no reply is picked (a thread's root). */
+  constructor(panel, { replyTo = null } = {}) {
     this.panel = panel;
     this.office = panel.office;
     this.parts = panel.parts;
+    this.defaultReplyTo = replyTo;
     this.pending = new Map(); // client_id -> {message, files, state, error}
     this.replyTo = null;
     this.files = [];
@@ -28,7 +35,16 @@ export class Composer {
       event.preventDefault();
       this.submit();
     });
+    this.mentions = new MentionAutocomplete(p.input, {
+      people: () => this.office.people.values(),
+      participants: () => this.panel.conversation?.participants || [],
+      me: this.office.me.id,
+      anchor: p.composer,
+    });
+    if (p.emojiToggle) this.emoji = new EmojiPicker(p.emojiToggle, p.input, p.composer);
+    if (p.formatToggle) this.setupFormatHelp(p.formatToggle, p.formatHelp);
     p.input.addEventListener("keydown", (event) => {
+      if (this.mentions.onKeydown(event)) return; // the autocomplete's key (pick, move, close)
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
         this.submit();
@@ -55,6 +71,24 @@ export class Composer {
 
   destroy() {
     this.stopTyping();
+    this.emoji?.close({ focusToggle: false });
+  }
+
+  /** The "Aa" toggle shows what the text box takes (the server renders it: messaging/text.py). */
+  setupFormatHelp(toggle, help) {
+    const show = (open, { focusToggle = false } = {}) => {
+      help.hidden = !open;
+      toggle.setAttribute("aria-expanded", String(open));
+      if (!open && focusToggle) toggle.focus();
+    };
+    toggle.addEventListener("click", () => show(help.hidden));
+    help.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") show(false, { focusToggle: true });
+    });
+    toggle.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && !help.hidden) show(false);
+    });
+    this.parts.input.addEventListener("focus", () => show(false));
   }
 
   autosize() {
@@ -95,7 +129,7 @@ export class Composer {
     p.replyBar.hidden = !message;
     if (message) {
       p.replyName.textContent = this.office.people.get(message.sender)?.name || "Someone";
-      p.replySnippet.textContent = snippet(message.body, 60);
+      p.replySnippet.textContent = snippet(plainText(message), 60);
       p.input.focus();
     }
   }
@@ -150,7 +184,7 @@ export class Composer {
       kind: "user",
       sender: this.office.me.id,
       body,
-      reply_to: this.replyTo ? this.replyTo.id : null,
+      reply_to: this.replyTo ? this.replyTo.id : this.defaultReplyTo,
       reactions: [],
       attachments: this.files.map((file) => ({ name: file.name, size: file.size, content_type: file.type, url: "" })),
       created_at: new Date().toISOString(),
@@ -164,6 +198,7 @@ export class Composer {
     this.showRefused([]);
     this.setReply(null);
     this.stopTyping();
+    this.mentions.close();
     this.panel.list.render(message);
     this.panel.scrollToBottom();
     this.deliver(clientId);

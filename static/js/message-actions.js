@@ -1,4 +1,4 @@
-// What a click on a message in one panel's list does: jump to the quoted message, reply, react
+// What a click on a message in one panel's list does: open its thread, jump to the quoted message, reply, react
 // (the quick picker or a reaction chip), edit in place, delete (click twice), and retry or discard
 // a send that failed. Saved changes go back through the panel (`apply`), like every other copy.
 
@@ -37,6 +37,10 @@ export class MessageActions {
       }
       case "reply":
         if (message) panel.composer.setReply(message);
+        break;
+      case "thread":
+        // "N replies" under a root, or "Reply in thread" in the toolbar: the thread opens beside.
+        if (message) this.office.messages.openThread(panel.id, message.thread_root || message.id, { focus: true });
         break;
       case "react":
         if (message) this.togglePicker(item, message);

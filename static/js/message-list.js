@@ -1,9 +1,53 @@
 // One panel's message list: renders each message (or a pending one, under its client_id) from the
-// templates into the <ol>, in seq order, grouped by sender, with reply quotes, attachments and
-// reactions. What to show comes from the panel's store; this module only draws it.
+// templates into the <ol>, in seq order, grouped by sender, with reply quotes, attachments,
+// reactions and the "N replies" link that opens a thread. What to show comes from the panel's store;
+// this module only draws it. A thread's pane draws its root and replies with one too.
+//
+// A message's text is the server's `body_html` (Markdown rendered and sanitised there,
+// messaging/text.py); it is still parsed inert and kept to the same allow-list here, and `body` is
+// only ever inserted as text (a message still being sent has no `body_html` yet).
 
 import { paintAvatar } from "./floor.js";
 import { appendLinkified, formatBytes, formatTime, safeHref, snippet } from "./text.js";
+
+// What `body_html` may hold (as messaging/text.py allows): anything else is dropped to its text.
+const ALLOWED = {
+  P: [], BR: [], EM: [], STRONG: [], S: [], DEL: [], CODE: [], PRE: [], UL: [], LI: [], BLOCKQUOTE: [],
+  OL: ["start"], A: ["href", "title"], SPAN: ["class", "data-user"],
+};
+
+/** `html` (the server's body_html) as nodes: parsed in an inert <template>, kept to the allow-list. */
+export function renderedBody(html) {
+  const template = document.createElement("template");
+  template.innerHTML = String(html ?? ""); // a template's content runs no script and loads nothing
+  for (const element of [...template.content.querySelectorAll("*")]) {
+    const allowed = ALLOWED[element.tagName];
+    if (!allowed) {
+      element.replaceWith(document.createTextNode(element.textContent));
+      continue;
+    }
+    for (const attribute of [...element.attributes]) {
+      if (!allowed.includes(attribute.name)) element.removeAttribute(attribute.name);
+    }
+    if (element.tagName === "A") {
+      const href = safeHref(element.getAttribute("href"));
+      if (href) {
+        element.href = href;
+        element.target = "_blank";
+        element.rel = "noopener noreferrer nofollow";
+      } else {
+        element.removeAttribute("href");
+      }
+    }
+  }
+  return template.content;
+}
+
+/** A message's text as read (its rendering without the Markdown marks), for quotes. */
+export function plainText(message) {
+  if (typeof message.body_html === "string" && message.body_html) return renderedBody(message.body_html).textContent;
+  return message.body || "";
+}
 
 const SYSTEM_ICONS = {
   joined: "→", left: "←", meeting_started: "▶", meeting_ended: "■", status_changed: "⚙",
@@ -14,6 +58,7 @@ export class MessageList {
     this.panel = panel;
     this.office = panel.office;
     this.list = panel.parts.list;
+    this.threadRootId = panel.threadRootId ?? null; // set in a thread's pane
     this.elements = new Map(); // "m<id>" or "c<client_id>" -> <li>
   }
 
@@ -98,10 +143,23 @@ export class MessageList {
     if (message.deleted) {
       element.classList.add("is-deleted");
       body.textContent = "This message was deleted.";
+    } else if (typeof message.body_html === "string" && (message.body_html || !message.body)) {
+      body.classList.add("is-rendered");
+      body.append(renderedBody(message.body_html));
+      this.markMentions(body);
     } else {
       appendLinkified(body, message.body);
     }
-    if (message.reply_to) {
+    element.classList.toggle("mentions-me", !message.deleted && (message.mentions || []).includes(me));
+    const thread = $("thread");
+    const replies = message.reply_count || 0;
+    thread.hidden = !replies || this.threadRootId != null || message.id === undefined;
+    thread.textContent = replies === 1 ? "1 reply" : `${replies} replies`;
+    if (this.threadRootId != null || message.id === undefined) {
+      for (const button of element.querySelectorAll(".not-in-thread")) button.hidden = true;
+    }
+    // In a thread, a reply to its root needs no quote: that is what the whole pane shows.
+    if (message.reply_to && message.reply_to !== this.threadRootId) {
       const reply = $("reply");
       reply.hidden = false;
       reply.dataset.replyTo = message.reply_to;
@@ -140,6 +198,21 @@ export class MessageList {
     }
   }
 
+  /** Mentions of me stand out; each says whose name it is. */
+  markMentions(body) {
+    const me = this.office.me.id;
+    for (const mention of body.querySelectorAll(".mention")) {
+      const id = mention.dataset.user ? Number(mention.dataset.user) : null;
+      if (id !== null) {
+        mention.classList.toggle("is-me", id === me);
+        const person = this.office.people.get(id);
+        if (person) mention.title = person.name;
+      } else {
+        mention.title = "Everyone online in this conversation";
+      }
+    }
+  }
+
   fillReplyQuote(container, replyId) {
     const original = this.panel.store.get(this.panel.id, replyId);
     container.replaceChildren();
@@ -154,7 +227,7 @@ export class MessageList {
     const who = document.createElement("strong");
     const person = this.office.people.get(original.sender);
     who.textContent = original.kind === "system" ? "System" : person ? person.name : "Someone";
-    container.append(who, " ", original.deleted ? "(deleted message)" : snippet(original.body, 90));
+    container.append(who, " ", original.deleted ? "(deleted message)" : snippet(plainText(original), 90));
   }
 
   refreshRepliesTo(message) {

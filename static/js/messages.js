@@ -9,6 +9,7 @@ import { get, post } from "./api.js";
 import { paintAvatar } from "./floor.js";
 import { Panel } from "./panel.js";
 import { formatTime, snippet } from "./text.js";
+import { ThreadPane } from "./thread.js";
 
 const PARKED_MAX = 4; // conversations kept out of the page for a quick return
 
@@ -27,6 +28,10 @@ export class Messages {
     this.roomSlot = document.getElementById("room-slot");
     this.mainSlot = document.getElementById("conversation-slot");
     this.empty = document.getElementById("panels-empty");
+    // At most one thread is open, beside the conversation it belongs to (thread.js).
+    this.thread = null;
+    this.threadSlot = document.getElementById("thread-pane");
+    this.layoutRoot = document.getElementById("layout");
     this.announcer = new Announcer();
     this.list.addEventListener("click", (event) => {
       const item = event.target.closest("[data-open]");
@@ -36,7 +41,10 @@ export class Messages {
     socket.on("message.created", (data) => this.onMessage(data, true));
     socket.on("message.updated", (data) => this.onMessage(data, false));
     socket.on("message.deleted", (data) => this.onMessage(data, false));
-    socket.on("reaction.changed", (data, frame) => this.panelOf(frame.conversation)?.applyReactions(data.message, data.reactions, frame.rev));
+    socket.on("reaction.changed", (data, frame) => {
+      this.panelOf(frame.conversation)?.applyReactions(data.message, data.reactions, frame.rev);
+      if (this.thread?.id === frame.conversation) this.thread.applyReactions(data.message, data.reactions, frame.rev);
+    });
     socket.on("conversation.created", (data) => this.upsertConversation(data));
     socket.on("conversation.updated", (data) => this.upsertConversation(data));
     socket.on("typing", (data) => this.panels.get(data.conversation)?.setTyper(data.user, data.state));
@@ -50,11 +58,19 @@ export class Messages {
     socket.on("hello", (data) => {
       if (data.reconnected) {
         for (const panel of this.panels.values()) panel.rewatch();
+        this.thread?.load();
         this.load();
       }
     });
     socket.on("space.updated", () => this.roomPanel?.refreshMeeting());
     office.on("me.moved", ({ to }) => this.followRoom(to));
+    // A thread stays beside its own conversation only: showing another, or closing it, closes it.
+    office.on("panel.shown", ({ panel }) => {
+      if (this.thread && panel.id !== this.thread.id) this.closeThread();
+    });
+    office.on("panel.closed", ({ panel }) => {
+      if (this.thread && panel.id === this.thread.id && !this.panels.has(panel.id)) this.closeThread();
+    });
     this.setupGroupForm();
     // A phone's view switching to the chats shows a panel that was hidden: what it shows is read.
     office.on("view.changed", () => {
@@ -236,7 +252,7 @@ export class Messages {
       this.office.socket.forget(data.id);
       if (panel && panel !== this.roomPanel) this.close(panel);
     } else {
-      for (const shown of [panel, this.parked.get(data.id)]) {
+      for (const shown of [panel, this.parked.get(data.id), this.thread?.id === data.id ? this.thread : null]) {
         if (!shown) continue;
         shown.conversation = { ...shown.conversation, ...data };
         shown.refreshTitle();
@@ -251,6 +267,7 @@ export class Messages {
   }
 
   onMessage(message, created) {
+    if (this.thread?.id === message.conversation) this.thread.apply(message);
     this.parked.get(message.conversation)?.apply(message);
     const panel = this.panels.get(message.conversation);
     panel?.apply(message);
@@ -284,6 +301,35 @@ export class Messages {
       direct ? `${name}: ${body}` : `${name} in ${title}: ${body}`,
       (count) => (direct ? `${count} new messages from ${name}` : `${count} new messages in ${title}`),
     );
+  }
+
+  // -- the thread pane -----------------------------------------------------------------------------
+
+  /** Open the thread of `rootId` (a reply's id opens its root's thread) beside its conversation. */
+  openThread(conversationId, rootId, { focus = false } = {}) {
+    const conversation = this.conversations.get(conversationId) || this.panels.get(conversationId)?.conversation;
+    if (!conversation) return null;
+    if (!(this.thread && this.thread.id === conversationId && this.thread.threadRootId === rootId)) {
+      this.closeThread();
+      const pane = new ThreadPane(this, conversation, rootId);
+      this.thread = pane;
+      this.threadSlot.append(pane.el);
+      this.threadSlot.hidden = false;
+      this.layoutRoot.classList.add("has-thread");
+      pane.load();
+    }
+    if (focus) this.thread.parts.input.focus();
+    return this.thread;
+  }
+
+  closeThread({ focusConversation = false } = {}) {
+    const pane = this.thread;
+    if (!pane) return;
+    this.thread = null;
+    pane.destroy();
+    this.threadSlot.hidden = true;
+    this.layoutRoot.classList.remove("has-thread");
+    if (focusConversation) this.panels.get(pane.id)?.parts.input.focus();
   }
 
   // -- panels ------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 //   message-list.js    drawing them          message-actions.js  reply, react, edit, delete
 //   composer.js        writing and sending   meeting-bar.js      a room's meeting button
 //   panel-presence.js  who watches / types   read-marker.js      what was read
+//   thread.js          a thread of it, in its own pane beside (messages.js opens it)
 //
 // Every copy of a message (REST page, socket event, ack, an edit's answer) goes through `apply`:
 // the store keeps it only if it is newer than what it holds, and then the list draws it.
@@ -49,6 +50,7 @@ export class Panel {
       replySnippet: $("reply-snippet"), replyCancel: $("reply-cancel"), attachBar: $("attach-bar"), attachError: $("attach-error"),
       composer: $("composer"), input: $("input"), files: $("files"), send: $("send"), meeting: $("meeting"),
       meetingForm: $("meeting-form"), meetingTitle: $("meeting-title"), meetingCancel: $("meeting-cancel"),
+      emojiToggle: $("emoji-toggle"), formatToggle: $("format-toggle"), formatHelp: $("format-help"),
     };
     const p = this.parts;
     const bodyId = `panel-body-${this.id}`;
