@@ -9,6 +9,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.a11y import axe_violations, describe, serious
 from tests.factories import UserFactory, group_with
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -39,6 +40,8 @@ def test_mention_with_autocomplete_reaches_the_person_highlighted(open_office, a
     expect(options.first).to_contain_text("@bob")
     expect(options.nth(1)).to_contain_text("@bea")
     expect(options.first).to_have_attribute("aria-selected", "true")
+    problems = serious(axe_violations(a.page, context="#conversation-slot"))
+    assert not problems, describe(problems)
     box.press("ArrowDown")
     expect(options.nth(1)).to_have_attribute("aria-selected", "true")
     expect(box).to_have_attribute("aria-activedescendant", re.compile(r"-1$"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.a11y import axe_violations, describe, serious
 from tests.factories import group_with, post
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -51,6 +52,8 @@ def test_reply_in_a_thread_beside_the_conversation_and_the_count_updates_live(op
     expect(reply.locator(".message-body em")).to_have_text("Friday")
     expect(pane.locator(".message.is-pending")).to_have_count(0)
     expect(pane.locator("[data-role=count]")).to_have_text("· 1 reply")
+    problems = serious(axe_violations(a.page, context="#thread-pane"))
+    assert not problems, describe(problems)
     # The reply shows in the conversation as well, and the root counts it, on both pages.
     expect(alices.locator(".message-body", has_text="I will, by Friday")).to_have_count(1)
     expect(root_a.locator("[data-role=thread]")).to_have_text("1 reply")
