@@ -7,7 +7,7 @@ out stop words ("the", "and": a query of stop words only finds no message). The 
 `websearch_to_tsquery('english', q)`: the search box's syntax (quotes, -word, or).
 
 Ranking reads each candidate's text again (`ts_rank` needs its tsvector, which the index does not
-hold), so it is bounded: the newest RANK_WINDOW matches are ranked by relevance, then recency. A
+hold), so it is bounded: the newest RANK_WINDOW (500) matches are ranked by relevance, then recency. A
 word found in more messages than that ranks among the recent ones, which is what a chat's search
 is asked for; a rarer word ranks all its matches.
 """
@@ -16,11 +16,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection
 from django.db.models import Q
-from django.db.models.expressions import RawSQL
 
 from messaging.models import Message
 from search import snippets
@@ -28,7 +27,7 @@ from search import snippets
 CONFIG = "english"
 DOCUMENT = "to_tsvector('english'::regconfig, {table}.body)"
 QUERY = "websearch_to_tsquery('english'::regconfig, %s)"
-RANK_WINDOW = 1000
+RANK_WINDOW = 500
 
 # ts_headline: a piece of about 12 to 30 words around the best match. The body is given with the
 # sentinel characters removed and `<`, `>`, `&` swapped for stand-ins (snippets.from_headline).
@@ -72,11 +71,18 @@ class Scope:
         return " AND ".join(where), params
 
 
-def ranked_ids(q: str, scope: Scope, *, limit: int, window: int = RANK_WINDOW) -> list[int]:
-    """The ids of the best `limit` messages of `scope` matching `q`, best first (one query)."""
+class Ranked(NamedTuple):
+    id: int
+    headline: str  # ts_headline's piece of the body, its matches between the sentinels
+
+
+def ranked(q: str, scope: Scope, *, limit: int, window: int = RANK_WINDOW) -> list[Ranked]:
+    """The best `limit` messages of `scope` matching `q`, best first, with their headlines (one query:
+    PostgreSQL computes the headlines after the sort, for those `limit` rows only)."""
     where, params = scope.as_sql("m")
     sql = f"""
-        SELECT hit.id FROM (
+        SELECT hit.id, ts_headline('english'::regconfig, translate(hit.body, %s, %s), {QUERY}, %s)
+        FROM (
             SELECT m.id, m.created_at, m.body FROM messaging_message m
             WHERE {DOCUMENT.format(table="m")} @@ {QUERY} AND {where}
             ORDER BY m.created_at DESC, m.id DESC
@@ -86,8 +92,12 @@ def ranked_ids(q: str, scope: Scope, *, limit: int, window: int = RANK_WINDOW) -
         LIMIT %s
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, [q, *params, window, q, limit])
-        return [row[0] for row in cursor.fetchall()]
+        cursor.execute(sql, [_FROM, _TO, q, _HEADLINE_OPTIONS, q, *params, window, q, limit])
+        return [Ranked(*row) for row in cursor.fetchall()]
+
+
+def ranked_ids(q: str, scope: Scope, *, limit: int, window: int = RANK_WINDOW) -> list[int]:
+    return [hit.id for hit in ranked(q, scope, limit=limit, window=window)]
 
 
 def explain(q: str) -> str:
@@ -96,19 +106,3 @@ def explain(q: str) -> str:
         match = f"{DOCUMENT.format(table='m')} @@ {QUERY}"
         cursor.execute(f"EXPLAIN SELECT m.id FROM messaging_message m WHERE {match}", [q])
         return "\n".join(row[0] for row in cursor.fetchall())
-
-
-def headlines(ids: list[int], q: str) -> dict[int, str]:
-    """ts_headline's piece of each message's body, its matches between the sentinels."""
-    table = Message._meta.db_table
-    rows = (
-        Message.objects.filter(id__in=ids)
-        .annotate(
-            headline=RawSQL(
-                f"ts_headline('english'::regconfig, translate({table}.body, %s, %s), {QUERY}, %s)",
-                [_FROM, _TO, q, _HEADLINE_OPTIONS],
-            )
-        )
-        .values_list("id", "headline")
-    )
-    return dict(rows)

@@ -21,13 +21,14 @@ from messaging.models import Conversation, Message, Participant
 from messaging.selectors import ConversationRow, conversation_list, message_queryset
 from presence.selectors import user_list
 from search import fulltext, snippets, websearch
-from spaces.models import Space
-from spaces.permissions import enterable_private_space_ids
+from spaces.models import Space, SpaceGroupObjectPermission, SpaceUserObjectPermission
+from spaces.permissions import ENTER_PERM, visible_spaces
 from spaces.selectors import LoadedSpace, space_list
 from virtual_office.models import User
 from virtual_office.tenancy import of_company
 
 MAX_LIMIT = 50
+ENTER_CODENAME = ENTER_PERM.split(".")[1]  # "spaces.enter_space": the codename guardian stores
 DEFAULT_LIMIT = 20
 
 
@@ -46,21 +47,26 @@ class SearchResults:
 
 
 def readable_conversation_ids(*, user: User) -> list[int]:
-    """Every conversation `user` may read (messaging.permissions.can_read for each, as one set)."""
+    """Every conversation `user` may read (messaging.permissions.can_read for each, as one set), in
+    one query: the direct and group ones they actively take part in, and the rooms of the spaces
+    they may enter (spaces.permissions.can_enter: public ones, private ones granted to them or to a
+    group of theirs through guardian, every one for a company admin)."""
     if user.company_id is None:
         return []
-    joined = Participant.objects.filter(
-        user=user,
-        is_active=True,
-        conversation__company_id=user.company_id,
-        conversation__kind__in=[Conversation.Kind.DIRECT, Conversation.Kind.GROUP],
-    ).values_list("conversation_id", flat=True)
-    spaces = of_company(Space.objects.all(), user)
+    spaces = Space.objects.filter(company_id=user.company_id)
     if not (user.is_company_admin or (user.is_active and user.is_superuser)):
-        # Whoever may enter a space reads its room (spaces.permissions.can_enter).
-        spaces = spaces.filter(Q(is_private=False) | Q(pk__in=enterable_private_space_ids(user)))
-    rooms = of_company(Conversation.objects.filter(kind=Conversation.Kind.ROOM, space__in=spaces), user)
-    return sorted({*joined, *rooms.values_list("id", flat=True)})
+        grant = {"permission__codename": ENTER_CODENAME, "permission__content_type__app_label": "spaces"}
+        granted = SpaceUserObjectPermission.objects.filter(user=user, **grant).values("content_object_id")
+        granted_to_groups = SpaceGroupObjectPermission.objects.filter(group__user=user, **grant).values(
+            "content_object_id"
+        )
+        spaces = spaces.filter(Q(is_private=False) | Q(pk__in=granted) | Q(pk__in=granted_to_groups))
+    joined = Participant.objects.filter(user=user, is_active=True).values("conversation_id")
+    readable = Conversation.objects.filter(company_id=user.company_id).filter(
+        Q(kind__in=[Conversation.Kind.DIRECT, Conversation.Kind.GROUP], pk__in=joined)
+        | Q(kind=Conversation.Kind.ROOM, space__in=spaces)
+    )
+    return sorted(readable.values_list("id", flat=True))
 
 
 def message_search(
@@ -87,13 +93,12 @@ def message_search(
         after=after,
     )
     if connection.vendor == "postgresql":
-        ids = fulltext.ranked_ids(q, scope, limit=limit)
-        found = {m.id: m for m in message_queryset().filter(id__in=ids)}
-        pieces = fulltext.headlines(ids, q)
+        ranked = fulltext.ranked(q, scope, limit=limit)
+        found = {m.id: m for m in message_queryset().filter(id__in=[hit.id for hit in ranked])}
         return [
-            MessageHit(message=found[i], snippet=snippets.from_headline(pieces.get(i, ""), found[i].body))
-            for i in ids
-            if i in found
+            MessageHit(message=found[hit.id], snippet=snippets.from_headline(hit.headline, found[hit.id].body))
+            for hit in ranked
+            if hit.id in found
         ]
     query = websearch.parse(q)
     if not query:
@@ -125,11 +130,15 @@ def people_search(*, user: User, q: str, limit: int = DEFAULT_LIMIT) -> list[Use
 
 
 def space_search(*, user: User, q: str, limit: int = DEFAULT_LIMIT) -> list[LoadedSpace]:
-    text = _names(q).casefold()
+    text = _names(q)
     if not text:
         return []
+    # Which ones first (one small query): most searches name no space, and then nothing more is read.
+    matched = set(visible_spaces(user).filter(name__icontains=text).values_list("id", flat=True)[:limit])
+    if not matched:
+        return []
     # The spaces list's own rows (with occupants, meeting, room), of which a company has tens.
-    return [space for space in space_list(user=user) if text in space.name.casefold()][:limit]
+    return [space for space in space_list(user=user) if space.id in matched][:limit]
 
 
 def conversation_search(
@@ -137,19 +146,22 @@ def conversation_search(
 ) -> list[ConversationRow]:
     """My conversations (the conversations list's rows) whose title matches, or, untitled, that
     have one of `people` (the people matching the text) in them: "bob" finds the direct one with Bob."""
-    text = _names(q).casefold()
+    text = _names(q)
     if not text:
         return []
-    matched_people = {person.id for person in people} - {user.id}
-    found = []
-    for row in conversation_list(user=user):
-        conversation = row.conversation
-        if text in conversation.title.casefold():
-            found.append(row)
-        elif not conversation.title and conversation.kind != Conversation.Kind.ROOM:
-            if any(p.user_id in matched_people for p in conversation.participants.all()):
-                found.append(row)
-    return found[:limit]
+    others = [person.id for person in people if person.id != user.id]
+    mine = of_company(Conversation.objects.filter(participants__user=user, participants__is_active=True), user)
+    untitled_with_them = Q(
+        title="",
+        kind__in=[Conversation.Kind.DIRECT, Conversation.Kind.GROUP],
+        pk__in=Participant.objects.filter(user_id__in=others, is_active=True).values("conversation_id"),
+    )
+    # Which ones first (one small query); the list's rows, with unread counts and last messages, only
+    # when some match.
+    matched = set(mine.filter(Q(title__icontains=text) | untitled_with_them).values_list("id", flat=True))
+    if not matched:
+        return []
+    return [row for row in conversation_list(user=user) if row.conversation.id in matched][:limit]
 
 
 def search(

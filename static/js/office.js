@@ -10,9 +10,11 @@ import { statusLine } from "./interruptions.js";
 import { Layout } from "./layout.js";
 import { AvatarMenu } from "./menu.js";
 import { Messages } from "./messages.js";
+import { SearchBox } from "./search.js";
 import { OfficeSocket } from "./socket.js";
 import { setupStatus } from "./status.js";
 import { MessageStore } from "./store.js";
+import { QuickSwitcher } from "./switcher.js";
 import { toast } from "./toasts.js";
 
 class Office {
@@ -53,6 +55,8 @@ class Office {
     this.menu = new AvatarMenu(this);
     this.status = setupStatus(this); // my status dialog, the activity action, what dnd held back
     this.messages = new Messages(this);
+    this.search = new SearchBox(this);
+    this.switcher = new QuickSwitcher(this);
     this.setupPresence();
     this.socket.on("hello", (data) => this.onHello(data));
     this.socket.on("socket.down", () => {

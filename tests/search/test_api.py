@@ -131,6 +131,8 @@ def test_only_conversations_i_take_part_in_and_rooms_i_may_enter(api, alice, bob
 @pytest.mark.django_db
 def test_readable_set_is_the_permission_rule(alice, bob, carol, admin_user, team, space):
     """readable_conversation_ids is messaging.permissions.can_read for every conversation, as a set."""
+    from django.contrib.auth.models import Group
+
     from messaging.models import Participant
     from messaging.permissions import can_read
     from search.selectors import readable_conversation_ids
@@ -139,6 +141,12 @@ def test_readable_set_is_the_permission_rule(alice, bob, carol, admin_user, team
     vault = SpaceFactory(company=alice.company, is_private=True)
     assign_perm("spaces.enter_space", carol, vault)
     room_of(vault, carol)
+    # A grant to a group of hers opens a private room to alice too.
+    annex = SpaceFactory(company=alice.company, is_private=True)
+    crew = Group.objects.create(name="annex crew")
+    alice.groups.add(crew)
+    assign_perm("spaces.enter_space", crew, annex)
+    room_of(annex, admin_user)
     group_with(bob, carol)
     services.direct_get_or_create(actor=alice, other_id=carol.id)
     for user in (alice, bob, carol, admin_user):
@@ -148,6 +156,7 @@ def test_readable_set_is_the_permission_rule(alice, bob, carol, admin_user, team
             if can_read(user, c, Participant.objects.filter(conversation=c, user=user).first())
         }
         assert set(readable_conversation_ids(user=user)) == expected, user.username
+    assert Conversation.objects.get(space=annex).id in readable_conversation_ids(user=alice)
 
 
 @pytest.mark.django_db
