@@ -14,6 +14,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("messaging.api.urls")),
     path("", include("calling.api.urls")),
     path("", include("search.api.urls")),
+    path("", include("console.api.urls")),
 ]
 
 # JSON errors for /api/ paths that no view matched or that crashed (HTML pages elsewhere).
@@ -40,6 +41,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema", template_name="api/redoc.html"), name="redoc"),
     path("api/v1/", include(api_v1)),
+    # The company console (/manage/), invitation sign-up and password reset (/accounts/...).
+    path("", include("console.urls")),
     # The page, last: the app at the top of the layers (the core imports no app, not even its URLs).
     path("", include("office.urls")),
 ]

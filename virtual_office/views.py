@@ -4,6 +4,7 @@ from collections.abc import Callable, Mapping
 
 import orjson
 from django.contrib.auth import authenticate
+from django.contrib.auth.signals import user_logged_in
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
@@ -75,6 +76,9 @@ class AuthTokenView(APIView):
         user = authenticate(request, username=data.validated_data["username"], password=data.validated_data["password"])
         if user is None or not user.is_active:
             raise ServiceError("invalid_credentials", "Unable to log in with these credentials.")
+        # A sign-in like the browser's: the audit log and last_login hear of it (apps listen to Django's
+        # signal; a failed attempt already sent user_login_failed from authenticate()).
+        user_logged_in.send(sender=type(user), request=request, user=user)
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
 
