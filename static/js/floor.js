@@ -403,9 +403,11 @@ export class Floor {
     this.enter(Number(element.dataset.space));
   }
 
-  async enter(spaceId) {
+  async enter(spaceId, { anyway = false } = {}) {
     const space = this.spaces.get(spaceId);
     if (!space || this.office.me.current_space === spaceId) return;
+    // A meeting inside: offer a knock first (static/js/knocks.js), unless the person chose to walk in.
+    if (!anyway && this.office.knocks?.intercept(space)) return;
     const element = this.spaceElement(spaceId);
     element?.classList.add("is-entering");
     try {
@@ -417,6 +419,8 @@ export class Floor {
         last_seen: presence.last_seen,
       });
     } catch (error) {
+      // Private, full or closed with someone inside: the refusal offers a knock.
+      if (this.office.knocks?.offer(space, error)) return;
       this.office.toast(error.message, { kind: "error", title: `Can't enter ${space.name}` });
     } finally {
       element?.classList.remove("is-entering");

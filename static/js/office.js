@@ -6,9 +6,11 @@
 
 import { get, put } from "./api.js";
 import { Floor } from "./floor.js";
+import { setupInbox } from "./inbox.js";
 import { statusLine } from "./interruptions.js";
 import { Layout } from "./layout.js";
 import { AvatarMenu } from "./menu.js";
+import { setupKnocks } from "./knocks.js";
 import { Messages } from "./messages.js";
 import { SearchBox } from "./search.js";
 import { OfficeSocket } from "./socket.js";
@@ -55,6 +57,8 @@ class Office {
     this.menu = new AvatarMenu(this);
     this.status = setupStatus(this); // my status dialog, the activity action, what dnd held back
     this.messages = new Messages(this);
+    this.inbox = setupInbox(this); // notifications: the badge, the list, desktop notifications
+    this.knocks = setupKnocks(this); // knocking on spaces I may not simply enter, and answering knocks
     this.search = new SearchBox(this);
     this.switcher = new QuickSwitcher(this);
     this.setupPresence();
