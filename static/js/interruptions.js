@@ -76,6 +76,10 @@ export function createHoldTracker() {
     get holding() {
       return inDnd;
     },
+    /** What is held so far: {kind: count}. */
+    get held() {
+      return { ...held };
+    },
     hold(kind) {
       if (!inDnd) return false;
       held[kind] = (held[kind] || 0) + 1;

@@ -256,6 +256,7 @@ function summariseHolds(office) {
 
 export function setupStatus(office) {
   const dialog = new StatusDialog(office);
+  dialog.holds = holds; // what dnd holds back right now (read by the browser tests)
   sendActivity(office.socket);
   summariseHolds(office);
   return dialog;

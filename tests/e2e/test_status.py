@@ -136,3 +136,21 @@ def test_quiet_hours_from_the_status_dialog_show_as_dnd_to_others(open_page, ali
     dialog.locator("#quiet-on").uncheck()
     dialog.get_by_role("button", name="Save").click()
     expect(status_of(a, bob)).to_have_text("Online · Heads down")
+
+
+def test_what_dnd_held_back_is_summed_up_when_it_ends(open_page, alice, bob):
+    from messaging import services as messaging_services
+
+    b = open_page(bob)
+    wait_online(bob)
+    b.page.select_option("#presence-select", "dnd")
+    b.page.wait_for_function("() => window.office.me.status === 'dnd'")
+    conversation, _ = messaging_services.direct_get_or_create(actor=alice, other_id=bob.id)
+    messaging_services.message_send(actor=alice, conversation=conversation, body="@bob can you look at this?")
+    messaging_services.message_send(actor=alice, conversation=conversation, body="@bob and this one")
+    b.page.wait_for_function("() => window.office.status.holds.held.mention === 2")
+    expect(b.page.locator(".toast")).to_have_count(0)
+    # Nothing popped up meanwhile; once dnd ends, one toast says what waited.
+    b.page.select_option("#presence-select", "online")
+    summary = b.page.locator(".toast", has_text="While you were in do not disturb")
+    expect(summary).to_contain_text("2 mentions")

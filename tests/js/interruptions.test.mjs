@@ -70,6 +70,7 @@ test("what dnd held back is summed up once, when dnd ends", () => {
   tracker.hold("call");
   tracker.hold("call");
   tracker.hold("mention");
+  assert.deepEqual(tracker.held, { call: 2, mention: 1 });
   assert.equal(tracker.observe(presence("dnd", { status_reason: "manual" })), null, "still dnd");
   assert.equal(tracker.observe(presence("online")), "While you were in do not disturb: 2 calls, 1 mention.");
   assert.equal(tracker.observe(presence("online")), null, "said once");
