@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "presence",
     "messaging",
     "calling",
+    "talk",
     "notifications",
     "search",
     "office",
@@ -341,6 +342,13 @@ KNOCK_SECONDS = float(os.environ.get("KNOCK_SECONDS", "60"))
 # STUN/TURN servers for calls (RTCPeerConnection's iceServers). Empty: calls connect only where the
 # two browsers reach each other directly (one network).
 WEBRTC_ICE_SERVERS = env_ice_servers("WEBRTC_ICE_SERVERS")
+# Talking in a space: a WebRTC mesh between the browsers holds at most this many people (each sends
+# its media to every other); past it `av_full`, unless LiveKit (an SFU) carries the media: set all
+# three LIVEKIT_* to use it (README "Talking in a space").
+SPACE_AV_MESH_MAX = int(os.environ.get("SPACE_AV_MESH_MAX", "6"))
+LIVEKIT_URL = os.environ.get("LIVEKIT_URL", "")
+LIVEKIT_API_KEY = os.environ.get("LIVEKIT_API_KEY", "")
+LIVEKIT_API_SECRET = os.environ.get("LIVEKIT_API_SECRET", "")
 
 LOGGING = {
     "version": 1,

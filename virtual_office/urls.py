@@ -13,6 +13,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("spaces.api.urls")),
     path("", include("messaging.api.urls")),
     path("", include("calling.api.urls")),
+    path("", include("talk.api.urls")),
     path("", include("search.api.urls")),
     path("", include("console.api.urls")),
 ]
