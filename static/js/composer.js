@@ -72,15 +72,22 @@ export class Composer {
   destroy() {
     this.stopTyping();
     this.emoji?.close({ focusToggle: false });
+    this.closeFormatHelp?.();
   }
 
   /** The "Aa" toggle shows what the text box takes (the server renders it: messaging/text.py). */
   setupFormatHelp(toggle, help) {
+    const outside = (event) => {
+      if (!help.contains(event.target) && !toggle.contains(event.target)) show(false);
+    };
     const show = (open, { focusToggle = false } = {}) => {
       help.hidden = !open;
       toggle.setAttribute("aria-expanded", String(open));
+      if (open) document.addEventListener("pointerdown", outside, true);
+      else document.removeEventListener("pointerdown", outside, true);
       if (!open && focusToggle) toggle.focus();
     };
+    this.closeFormatHelp = () => show(false);
     toggle.addEventListener("click", () => show(help.hidden));
     help.addEventListener("keydown", (event) => {
       if (event.key === "Escape") show(false, { focusToggle: true });

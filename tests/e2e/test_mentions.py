@@ -103,3 +103,7 @@ def test_emoji_picker_and_formatting_help_by_keyboard(open_office, alice, bob):
     help_toggle.press("Escape")
     expect(help_box).to_be_hidden()
     expect(help_toggle).to_have_attribute("aria-expanded", "false")
+    help_toggle.click()
+    expect(help_box).to_be_visible()
+    panel.locator("[data-role=scroller]").click(position={"x": 10, "y": 10})  # a click elsewhere closes it
+    expect(help_box).to_be_hidden()
