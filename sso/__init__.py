@@ -1,0 +1,1 @@
+"""Single sign-on: a company signs its people in with its own OpenID Connect provider (django-allauth)."""
