@@ -275,6 +275,7 @@ def test_a_long_message_gives_a_short_snippet_around_the_match(api, alice, bob, 
         ({"q": ""}, "invalid_q"),
         ({"q": "   "}, "invalid_q"),
         ({"q": "x" * 257}, "invalid_q"),
+        ({"q": "a\x00b"}, "invalid_q"),  # PostgreSQL takes no NUL in text
         ({"q": "x", "limit": "0"}, "invalid_limit"),
         ({"q": "x", "limit": "51"}, "invalid_limit"),
         ({"q": "x", "limit": "ten"}, "invalid_limit"),
@@ -298,7 +299,7 @@ def test_an_unknown_conversation_or_sender_is_a_404(api, alice):
 @pytest.mark.django_db
 def test_odd_text_is_searched_not_refused(api, alice, bob, team):
     post(team, bob, "it's 100% done: a&b | c (d) !e <f> 'g' :*")
-    for q in ["it's", "100%", "a&b", "|", "(d)", "!e", "<f>", ":*", "'", "\\", "%_", "\u0000x"[1:], "🙂"]:
+    for q in ["it's", "100%", "a&b", "|", "(d)", "!e", "<f>", ":*", "'", "\\", "%_", "🙂"]:
         search(api(alice), q)
 
 
