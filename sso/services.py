@@ -7,6 +7,7 @@ import re
 from allauth.socialaccount.models import SocialApp
 from django.db import transaction
 
+from sso.domain import sign_on_changed
 from sso.models import PROVIDER, CompanySignOn, provider_id_for
 from virtual_office.errors import ServiceError
 from virtual_office.models import Company, User
@@ -68,6 +69,14 @@ def sign_on_set(
     sign_on.email_domains = "\n".join(email_domains)
     sign_on.enabled = enabled
     sign_on.save()
+    detail = {
+        "issuer": issuer,
+        "client_id": app.client_id,
+        "email_domains": email_domains,
+        "enabled": enabled,
+        "secret_changed": bool(secret),
+    }
+    sign_on_changed.send(CompanySignOn, actor=actor, company=company, action="sso.updated", detail=detail)
     return sign_on
 
 
@@ -76,4 +85,6 @@ def sign_on_delete(*, actor: User) -> None:
     company = _admin_company(actor)
     sign_on = CompanySignOn.objects.filter(company=company).select_related("app").first()
     if sign_on is not None:
+        detail = {"issuer": sign_on.issuer, "email_domains": sign_on.domains}
         sign_on.app.delete()  # cascades to the sign-on row and the people's linked provider accounts
+        sign_on_changed.send(CompanySignOn, actor=actor, company=company, action="sso.deleted", detail=detail)

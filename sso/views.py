@@ -20,6 +20,10 @@ from virtual_office.errors import ServiceError
 from virtual_office.tenancy import AuthenticatedHttpRequest
 
 LOGIN_TEMPLATE = "registration/login.html"
+SETTINGS_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 
 
 @dataclass(frozen=True)
@@ -102,9 +106,13 @@ def sign_on_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
     callback = None
     if sign_on is not None:
         callback = request.build_absolute_uri(f"/accounts/oidc/{sign_on.app.provider_id}/login/callback/")
-    return render(
+    response = render(
         request,
         "sso/settings.html",
-        {"form": form, "sign_on": sign_on, "error": error, "callback_url": callback},
+        {"form": form, "sign_on": sign_on, "error": error, "callback_url": callback, "section": "sso"},
         status=status,
     )
+    # A console page: never cached, and as strict as the console's own pages.
+    response["Cache-Control"] = "no-store"
+    response["Content-Security-Policy"] = SETTINGS_CSP
+    return response

@@ -206,3 +206,22 @@ def test_unverified_and_foreign_addresses_are_refused(acme_admin):
     sign_on = set_up(acme_admin)
     assert "did not confirm" in refused(provider_answer(sign_on, "nina@acme.test", verified=False))
     assert "signs in people at acme.test" in refused(provider_answer(sign_on, "nina@evil.test"))
+
+
+def test_changes_are_announced_for_the_audit_log_without_the_secret(acme_admin):
+    from sso.domain import sign_on_changed
+
+    heard = []
+
+    def listen(sender, **kwargs):
+        heard.append(kwargs)
+
+    sign_on_changed.connect(listen)
+    try:
+        set_up(acme_admin)
+        services.sign_on_delete(actor=acme_admin)
+    finally:
+        sign_on_changed.disconnect(listen)
+    assert [event["action"] for event in heard] == ["sso.updated", "sso.deleted"]
+    assert heard[0]["detail"]["email_domains"] == ["acme.test"] and "s3cret" not in str(heard)
+    assert heard[0]["actor"] == acme_admin and heard[0]["company"] == acme_admin.company
