@@ -248,8 +248,13 @@ def connection_open(*, user: User, channel_name: str, server_id: str) -> Presenc
             presence.connected = True
             presence.last_seen = presence.last_activity = now  # coming online is activity
             presence.idle = False
-            presence.save(update_fields=["connected", "last_seen", "last_activity", "idle", "updated_at"])
+            presence.quiet_until = quiet_window_end(QuietHours.objects.filter(user_id=user.id).first(), now)
+            presence.save(update_fields=[*COMING_ONLINE_FIELDS, "updated_at"])
     return presence
+
+
+# What coming online writes: shown right from the first presence.updated (quiet hours included).
+COMING_ONLINE_FIELDS = ["connected", "last_seen", "last_activity", "idle", "quiet_until"]
 
 
 def connections_open(*, server_id: str, sockets: list[tuple[User, str]]) -> list[Presence | Exception]:
@@ -288,13 +293,16 @@ def _connections_open(server_id: str, sockets: list[tuple[User, str]]) -> list[P
             p.user_id: p
             for p in Presence.objects.select_for_update().filter(user_id__in=list(users)).order_by("user_id")
         }
+        coming = [user_id for user_id, presence in rows.items() if not presence.connected]
+        schedules = {q.user_id: q for q in QuietHours.objects.filter(user_id__in=coming)} if coming else {}
         for user_id, presence in rows.items():
             presence.user = users[user_id]  # the event's company comes from here, not a query
             if not presence.connected:
                 presence.connected = True
                 presence.last_seen = presence.last_activity = now  # coming online is activity
                 presence.idle = False
-                presence.save(update_fields=["connected", "last_seen", "last_activity", "idle", "updated_at"])
+                presence.quiet_until = quiet_window_end(schedules.get(user_id), now)
+                presence.save(update_fields=[*COMING_ONLINE_FIELDS, "updated_at"])
     return [rows[user.id] for user, _ in sockets]
 
 

@@ -375,3 +375,22 @@ def test_users_with_statuses_query_count_does_not_grow(api, alice, django_assert
     with django_assert_max_num_queries(3):
         rows = client.get("/api/v1/users/").json()
     assert len(rows) == count + 1 and all(STATUS_KEYS <= set(row) for row in rows)
+
+
+@pytest.mark.django_db
+def test_coming_online_inside_quiet_hours_shows_dnd_at_once(alice, bob, capture_events):
+    Presence.objects.filter(user=alice).update(connected=False)
+    now = timezone.now()
+    services.quiet_hours_set(
+        actor=alice,
+        timezone_name="UTC",
+        days=list(range(7)),
+        start=(now - timedelta(minutes=1)).time().replace(second=0, microsecond=0),
+        end=(now + timedelta(hours=2)).time().replace(second=0, microsecond=0),
+    )
+    Presence.objects.filter(user=alice).update(quiet_until=None)  # as if set long ago, before this window
+    with capture_events():
+        services.connections_open(server_id="s1", sockets=[(alice, "ws.a"), (bob, "ws.b")])
+    assert shown(alice) == ("dnd", "schedule") and shown(bob) == ("online", None)
+    first = presence_updates(capture_events, alice)[0]
+    assert first["status"] == "dnd" and first["status_reason"] == "schedule"
