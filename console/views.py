@@ -330,7 +330,7 @@ def company_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
             }
         )
     context = {"section": "settings", "form": form, "row": row}
-    return render(request, "console/settings.html", context, status=400 if form.errors else 200)
+    return render(request, "console/settings.html", context)
 
 
 # -- audit log --------------------------------------------------------------------------------
@@ -409,8 +409,10 @@ INVALID_SENTENCES = {
 
 
 def _invalid(request: HttpRequest, error: ServiceError) -> HttpResponseBase:
+    # A page that says what happened (200), not an error: only a link that never existed is a 404.
     context = {"code": error.code, "sentence": INVALID_SENTENCES.get(error.code, error.message)}
-    return _secured(render(request, "registration/invite_invalid.html", context, status=error.status), request)
+    status = 404 if error.code == "invitation_not_found" else 200
+    return _secured(render(request, "registration/invite_invalid.html", context, status=status), request)
 
 
 def invitation_signup(request: HttpRequest, token: str) -> HttpResponseBase:
@@ -436,5 +438,4 @@ def invitation_signup(request: HttpRequest, token: str) -> HttpResponseBase:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             return redirect("/")
     context = {"form": form, "invitation": invitation, "company": invitation.company}
-    status = 400 if form.errors else 200
-    return _secured(render(request, "registration/invite_signup.html", context, status=status), request)
+    return _secured(render(request, "registration/invite_signup.html", context), request)
