@@ -54,7 +54,7 @@ class InvitationCreatedOut(InvitationOut):
         ]
 
 
-class PersonOut(serializers.ModelSerializer):
+class MemberAccountOut(serializers.ModelSerializer):
     name = serializers.CharField()
 
     class Meta:
@@ -62,7 +62,7 @@ class PersonOut(serializers.ModelSerializer):
         fields = ["id", "username", "name", "email", "is_active", "is_company_admin", "last_login", "date_joined"]
 
 
-class PersonPatchIn(serializers.Serializer):
+class MemberRoleIn(serializers.Serializer):
     is_company_admin = serializers.BooleanField()
 
 

@@ -16,8 +16,8 @@ from console.api.serializers import (
     InvitationCreatedOut,
     InvitationIn,
     InvitationOut,
-    PersonOut,
-    PersonPatchIn,
+    MemberAccountOut,
+    MemberRoleIn,
 )
 from console.audit_csv import audit_csv_lines
 from console.permissions import IsCompanyAdmin, access_invitation, access_person
@@ -70,18 +70,18 @@ class PersonDetailView(APIView):
     permission_classes = [IsCompanyAdmin]
 
     @extend_schema(
-        request=PersonPatchIn,
-        responses={200: PersonOut, **errors(400, 401, 403, 404, 409)},
+        request=MemberRoleIn,
+        responses={200: MemberAccountOut, **errors(400, 401, 403, 404, 409)},
         summary="Make or unmake a company admin",
     )
     def patch(self, request: AuthenticatedRequest, user_id: int) -> Response:
         person = access_person(request.user, user_id)
-        data = PersonPatchIn(data=request.data)
+        data = MemberRoleIn(data=request.data)
         data.is_valid(raise_exception=True)
         person = services.user_set_company_admin(
             actor=request.user, person=person, is_company_admin=data.validated_data["is_company_admin"]
         )
-        return Response(PersonOut(person).data)
+        return Response(MemberAccountOut(person).data)
 
 
 class PersonDeactivateView(APIView):
@@ -89,21 +89,21 @@ class PersonDeactivateView(APIView):
 
     @extend_schema(
         request=None,
-        responses={200: PersonOut, **errors(401, 403, 404, 409)},
+        responses={200: MemberAccountOut, **errors(401, 403, 404, 409)},
         summary="Deactivate: end the person's sessions and tokens and close their sockets (4401) at once",
     )
     def post(self, request: AuthenticatedRequest, user_id: int) -> Response:
         person = services.user_deactivate(actor=request.user, person=access_person(request.user, user_id))
-        return Response(PersonOut(person).data)
+        return Response(MemberAccountOut(person).data)
 
 
 class PersonActivateView(APIView):
     permission_classes = [IsCompanyAdmin]
 
-    @extend_schema(request=None, responses={200: PersonOut, **errors(401, 403, 404)}, summary="Reactivate")
+    @extend_schema(request=None, responses={200: MemberAccountOut, **errors(401, 403, 404)}, summary="Reactivate")
     def post(self, request: AuthenticatedRequest, user_id: int) -> Response:
         person = services.user_activate(actor=request.user, person=access_person(request.user, user_id))
-        return Response(PersonOut(person).data)
+        return Response(MemberAccountOut(person).data)
 
 
 def _filters(values: dict) -> selectors.AuditFilter:
