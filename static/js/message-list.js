@@ -16,12 +16,19 @@ const ALLOWED = {
   OL: ["start"], A: ["href", "title"], SPAN: ["class", "data-user"],
 };
 
-/** `html` (the server's body_html) as nodes: parsed in an inert <template>, kept to the allow-list. */
+const DROPPED = new Set(["SCRIPT", "STYLE", "TEMPLATE", "NOSCRIPT"]);
+
+/** `html` (the server's body_html) as nodes: parsed in a document of its own (inert: it runs no
+ * script and loads nothing), kept to the allow-list, and only then brought into the page. */
 export function renderedBody(html) {
+  const parsed = new DOMParser().parseFromString(`<!doctype html><body>${String(html ?? "")}`, "text/html");
   const template = document.createElement("template");
-  template.innerHTML = String(html ?? ""); // a template's content runs no script and loads nothing
-  for (const element of [...template.content.querySelectorAll("*")]) {
+  for (const element of [...parsed.body.querySelectorAll("*")]) {
     const allowed = ALLOWED[element.tagName];
+    if (DROPPED.has(element.tagName)) {
+      element.remove(); // their content is code, not text
+      continue;
+    }
     if (!allowed) {
       element.replaceWith(document.createTextNode(element.textContent));
       continue;
@@ -32,14 +39,15 @@ export function renderedBody(html) {
     if (element.tagName === "A") {
       const href = safeHref(element.getAttribute("href"));
       if (href) {
-        element.href = href;
-        element.target = "_blank";
-        element.rel = "noopener noreferrer nofollow";
+        element.setAttribute("href", href);
+        element.setAttribute("target", "_blank");
+        element.setAttribute("rel", "noopener noreferrer nofollow");
       } else {
         element.removeAttribute("href");
       }
     }
   }
+  template.content.append(...[...parsed.body.childNodes].map((node) => document.importNode(node, true)));
   return template.content;
 }
 

@@ -107,3 +107,34 @@ def test_emoji_picker_and_formatting_help_by_keyboard(open_office, alice, bob):
     expect(help_box).to_be_visible()
     panel.locator("[data-role=scroller]").click(position={"x": 10, "y": 10})  # a click elsewhere closes it
     expect(help_box).to_be_hidden()
+
+
+def test_the_page_keeps_even_a_forged_body_html_to_the_allow_list(open_office, alice, bob):
+    """body_html is sanitised on the server; the page still parses it inert and drops what the
+    allow-list does not have (a second line of defence), and never runs or loads anything from it."""
+    chat = group_with(alice, bob, title="Pair")
+    a = open_office(alice)
+    # Parsing the forged attributes makes Chromium report them to the page's CSP (blocked, not run).
+    a.allow("violates the following Content Security Policy directive")
+    panel = open_conversation(a, chat)
+    a.page.evaluate(
+        """(id) => window.office.messages.panels.get(id).apply({
+            id: 999999, conversation: id, seq: 999999, rev: 999999, kind: "user", sender: window.office.me.id,
+            body: "forged", mentions: [], reactions: [], attachments: [], reply_count: 0,
+            created_at: new Date().toISOString(),
+            body_html: '<p onclick="window.__pwned=1">hi <img src=x onerror="window.__pwned=2">'
+              + '<a href="javascript:window.__pwned=3">js</a> <a href="https://example.com/x">ok</a>'
+              + '<script>window.__pwned=4</script><iframe src="https://example.com"></iframe>'
+              + '<span class="mention" data-user="1" style="color:red">@x</span></p>',
+        })""",
+        chat.id,
+    )
+    body = panel.locator('.message[data-id="999999"] .message-body')
+    expect(body).to_contain_text("hi")
+    expect(body).not_to_contain_text("__pwned")  # a script's content is dropped, not shown
+    assert body.locator("img, script, iframe, [onclick], [style]").count() == 0
+    expect(body.locator("a").first).not_to_have_attribute("href", re.compile("javascript"))
+    expect(body.locator('a[href="https://example.com/x"]')).to_have_attribute("rel", "noopener noreferrer nofollow")
+    body.locator("p").click()
+    assert a.page.evaluate("() => window.__pwned") is None
+    assert set(a.page.evaluate("() => window.__csp")) <= {"script-src-attr inline", "style-src-attr inline"}
