@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from presence.models import Presence
+from tests.e2e.a11y import axe_violations, describe, serious
 from tests.e2e.conftest import OfficePage, open_office_page, settle_disconnects
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -104,6 +105,11 @@ def test_quiet_hours_from_the_status_dialog_show_as_dnd_to_others(open_page, ali
     menu.get_by_role("menuitem", name="Set status…").click()
     dialog = b.page.locator("#status-dialog")
     expect(dialog).to_be_visible()
+    expect(dialog.locator("#quiet-timezone")).to_have_value(
+        b.page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone")
+    )
+    bad = serious(axe_violations(b.page, context="#status-dialog"))
+    assert not bad, describe(bad)
     now = datetime.now(UTC)
     end = now + timedelta(hours=2)
     dialog.get_by_label("Status text").fill("Heads down")
