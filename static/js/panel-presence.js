@@ -3,6 +3,7 @@
 // the socket: after a reconnect the panel watches again and the typing line starts empty.
 
 import { paintAvatar } from "./floor.js";
+import { statusLine } from "./interruptions.js";
 
 const TYPER_EXPIRES_MS = 8000;
 const SVG = "http://www.w3.org/2000/svg";
@@ -80,7 +81,8 @@ export class PanelPresence {
       if (!person) continue;
       const chip = document.createElement("span");
       chip.className = "avatar avatar-static avatar-tiny";
-      chip.title = `${person.name} is here`;
+      // Their status too ("Busy · in a meeting"): whether a reply will come soon.
+      chip.title = `${person.name} is here · ${statusLine(person)}`;
       chip.textContent = person.initials;
       paintAvatar(chip, person);
       container.append(chip);
