@@ -79,6 +79,8 @@ INSTALLED_APPS = [
     "office",
     "demo",
     "console",
+    "exports",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -207,6 +209,19 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Virtual Office <norep
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # An invitation link works once, for this many days.
 INVITATION_DAYS = int(os.environ.get("INVITATION_DAYS", "7"))
+
+# Exports: built in a thread of the process that queued them; every process's hub sweeps queued ones
+# nobody took and fails running ones whose build stopped telling its progress for this long.
+EXPORT_BUILD_IN_THREAD = env_bool("EXPORT_BUILD_IN_THREAD", True)
+EXPORT_SWEEP_SECONDS = float(os.environ.get("EXPORT_SWEEP_SECONDS", "30"))
+EXPORT_STALE_SECONDS = float(os.environ.get("EXPORT_STALE_SECONDS", "120"))
+
+# Webhooks: outgoing POSTs to the URLs company admins registered, never to private, loopback,
+# link-local or reserved addresses unless this is on (tests, a local receiver in development).
+WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", False)
+WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "5"))
+WEBHOOK_SEND_IN_THREAD = env_bool("WEBHOOK_SEND_IN_THREAD", True)
+WEBHOOK_SWEEP_SECONDS = float(os.environ.get("WEBHOOK_SWEEP_SECONDS", "5"))
 
 # Security: production values come from the environment; `check --deploy` passes with them.
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG and env_bool("DJANGO_HTTPS", False))

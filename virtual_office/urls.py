@@ -16,6 +16,8 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("talk.api.urls")),
     path("", include("search.api.urls")),
     path("", include("console.api.urls")),
+    path("", include("exports.api.urls")),
+    path("", include("webhooks.api.urls")),
 ]
 
 # JSON errors for /api/ paths that no view matched or that crashed (HTML pages elsewhere).
@@ -44,6 +46,9 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     # The company console (/manage/), invitation sign-up and password reset (/accounts/...).
     path("", include("console.urls")),
+    # Export pages (/manage/export/, /exports/mine/) and the webhooks pages (/manage/webhooks/).
+    path("", include("exports.urls")),
+    path("", include("webhooks.urls")),
     # The page, last: the app at the top of the layers (the core imports no app, not even its URLs).
     path("", include("office.urls")),
 ]
