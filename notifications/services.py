@@ -32,22 +32,26 @@ PRIVATE_KINDS = (Conversation.Kind.DIRECT, Conversation.Kind.GROUP)
 
 
 def _create(rows: list[Notification]) -> list[Notification]:
-    """Insert, skipping rows the one-per-message constraint already holds (a retried delivery, an
-    edit that mentions someone already notified), and announce each new one after commit."""
+    """Insert the rows and announce each after commit. One INSERT for them all (a message to a group
+    of a thousand is one statement); should the one-per-message constraint refuse one (a retried
+    delivery, an edit racing another), row by row instead, skipping the refused ones."""
     if not rows:
         return []
-    made: list[Notification] = []
-    with transaction.atomic():
+    try:
+        with transaction.atomic():
+            made = Notification.objects.bulk_create(rows)
+    except IntegrityError:
+        made = []
         for row in rows:
-            # One savepoint per row: a row the constraint refuses is skipped, the others still go in
-            # (bulk_create(ignore_conflicts=True) would not say which rows went in).
+            row.pk = None
             try:
                 with transaction.atomic():
                     row.save()
             except IntegrityError:
                 continue
             made.append(row)
-            events.notification_created(row)
+    for row in made:
+        events.notification_created(row)
     return made
 
 
@@ -105,6 +109,8 @@ def mentions_notify(*, message_id: int) -> list[Notification]:
     if message is None or message.kind != Message.Kind.USER or message.sender_id is None or message.deleted:
         return []
     mentioned = {int(user_id) for user_id in message.mentions or []} - {message.sender_id}
+    # Whoever this message notified already (of any kind) gets nothing more from it.
+    mentioned -= set(Notification.objects.filter(message=message).values_list("recipient_id", flat=True))
     if not mentioned:
         return []
     people = User.objects.filter(pk__in=mentioned, company_id=message.conversation.company_id, is_active=True)

@@ -240,3 +240,28 @@ def test_a_knock_notifies_everyone_inside_also_under_dnd(alice, bob, carol, comp
     assert (note.actor_id, note.space_id, note.message_id) == (alice.id, pod.id, None)
     space_services.knock_deny(actor=bob, knock=knock)
     assert Notification.objects.count() == 2  # answering notifies nobody more
+
+
+def test_a_repeated_delivery_adds_nothing(alice, bob, carol, capture_events):
+    from notifications import services
+
+    chat = group_with(alice, bob, carol)
+    message = post(chat, alice, "@bob hi")
+    before = len(capture_events.sent)
+    with capture_events():
+        assert services.message_notify(message_id=message.id, watching=[]) == []
+    assert kinds(bob) == ["mention"] and kinds(carol) == ["direct"]
+    assert capture_events.sent[before:] == []
+
+
+def test_a_group_message_is_one_insert(alice, company, django_assert_max_num_queries):
+    from notifications import services
+    from tests.factories import UserFactory
+
+    people = [UserFactory(company=company) for _ in range(30)]
+    chat = group_with(alice, *people)
+    message = post(chat, alice, "all hands")
+    Notification.objects.all().delete()
+    with django_assert_max_num_queries(8):
+        made = services.message_notify(message_id=message.id, watching=[])
+    assert len(made) == 30 and Notification.objects.filter(kind="direct").count() == 30
