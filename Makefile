@@ -38,14 +38,19 @@ run: venv
 # process). Server processes started by tests inherit it.
 TEST_ENV = DATABASE_POOL=$${DATABASE_POOL:-0}
 
+# The unit tests run on UNIT_WORKERS processes (pytest-xdist, a test file per worker at a time; each
+# worker has its own test database and Redis prefix, tests/conftest.py); the browser tests in one.
+UNIT_WORKERS ?= 2
+UNIT_PARALLEL = $(if $(filter-out 0 1,$(UNIT_WORKERS)),-n $(UNIT_WORKERS) --dist loadfile)
+
 test: dev-venv
 	@eval "$$($(PY) scripts/services.py)" && export $(TEST_ENV) && \
-	  CHANNEL_PREFIX=vo-test $(PY) -m pytest -m "not e2e" $(PYTEST_ARGS) && \
+	  CHANNEL_PREFIX=vo-test $(PY) -m pytest -m "not e2e" $(UNIT_PARALLEL) $(PYTEST_ARGS) && \
 	  CHANNEL_PREFIX=vo-test DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest -m e2e $(PYTEST_ARGS); \
 	  status=$$?; [ $$status -eq 5 ] && status=0; exit $$status
 
 test-unit: dev-venv
-	@eval "$$($(PY) scripts/services.py)" && export $(TEST_ENV) && CHANNEL_PREFIX=vo-test $(PY) -m pytest -m "not e2e" $(PYTEST_ARGS)
+	@eval "$$($(PY) scripts/services.py)" && export $(TEST_ENV) && CHANNEL_PREFIX=vo-test $(PY) -m pytest -m "not e2e" $(UNIT_PARALLEL) $(PYTEST_ARGS)
 
 test-e2e: dev-venv
 	@eval "$$($(PY) scripts/services.py)" && export $(TEST_ENV) && CHANNEL_PREFIX=vo-test DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest -m e2e $(PYTEST_ARGS)

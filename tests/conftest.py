@@ -1,12 +1,30 @@
 """Shared fixtures: two companies with people, API clients, and an event capture over on_commit."""
 
 import gc
+import os
 
 import pytest
 from rest_framework.test import APIClient
 
 from tests.contract_events import contract_violations
 from tests.factories import CompanyFactory, SpaceFactory, UserFactory
+
+
+def pytest_configure(config):
+    """Under pytest-xdist (`make test` runs the unit tests on two workers) each worker process has its
+    own test database (pytest-django names it per worker); its channel layer, rate limits and other
+    shared keys get their own Redis prefix too, and so do the servers it starts (they read
+    CHANNEL_PREFIX), so that two workers' groups `user.1` never meet."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return
+    prefix = f"{os.environ.get('CHANNEL_PREFIX', 'vo')}-{worker}"
+    os.environ["CHANNEL_PREFIX"] = prefix
+    from django.conf import settings
+
+    config_of_layer = settings.CHANNEL_LAYERS.get("default", {}).get("CONFIG", {})
+    if "prefix" in config_of_layer:
+        config_of_layer["prefix"] = prefix
 
 
 @pytest.fixture(autouse=True, scope="session")
