@@ -26,6 +26,8 @@ from spaces.api.serializers import SpaceOut
 from spaces.models import Space
 from spaces.permissions import can_enter
 from spaces.selectors import LoadedSpace, occupant_ids, space_list
+from talk import selectors as talk_selectors
+from talk.sfu import livekit_configured
 from virtual_office.models import User
 from virtual_office.tenancy import AuthenticatedHttpRequest
 
@@ -120,6 +122,18 @@ def _floor_space(space: LoadedSpace, me: User, by_id: dict[int, FloorPerson]) ->
     )
 
 
+def _talk_bootstrap(me: User) -> dict:
+    """The talk of the space I am in, as `space.av.updated` would say it, and how its media travels."""
+    space_id = _current_space(me)
+    return {
+        "space": space_id,
+        "participants": talk_selectors.participant_list(space_id=space_id) if space_id is not None else [],
+        "livekit": livekit_configured(),
+        "livekit_client": static("vendor/livekit-client/livekit-client.umd.js"),
+        "mesh_max": settings.SPACE_AV_MESH_MAX,
+    }
+
+
 def office_context(user: User) -> dict:
     """Everything the first render needs; the same data goes to the scripts as JSON."""
     me = me_get(user=user)
@@ -139,6 +153,7 @@ def office_context(user: User) -> dict:
         "spaces": SpaceOut(spaces, many=True).data,
         "enterable": [s.space.id for s in floor if s.may_enter],
         "ice_servers": settings.WEBRTC_ICE_SERVERS,
+        "talk": _talk_bootstrap(me),
         "attachments": attachment_rules(),
         "message_max_length": settings.MESSAGE_MAX_LENGTH,
         "urls": {

@@ -63,7 +63,10 @@ export class CallSession {
       me: controller.me,
       onHangUp: () => controller.hangUp(this),
       onToggleMute: () => this.toggleMute(),
+      onToggleScreen: () => this.toggleScreen(),
     });
+    this.screenMid = null; // the transceiver that carries a shared screen, either way (the caller adds it)
+    this.screenTrack = null;
   }
 
   async start() {
@@ -89,14 +92,22 @@ export class CallSession {
       if (event.candidate) this.send({ type: "candidate", candidate: event.candidate.toJSON() });
     };
     this.pc.ontrack = (event) => {
+      if (this.screenMid !== null && event.transceiver.mid === this.screenMid) {
+        this.view.screen.srcObject = new MediaStream([event.track]);
+        return;
+      }
       const stream = event.streams[0] || new MediaStream([event.track]);
       if (this.view.remote.srcObject !== stream) this.view.play(this.view.remote, stream);
     };
     this.pc.onconnectionstatechange = () => this.onConnectionState();
     if (this.role === "caller") {
+      // One more video line for a screen share, by either side, later: replacing its track needs no
+      // new offer. The callee learns which line it is from the offer.
+      const screen = this.pc.addTransceiver("video", { direction: "sendrecv" });
       const offer = await this.pc.createOffer();
       await this.pc.setLocalDescription(offer);
-      this.send({ type: "offer", sdp: this.pc.localDescription.sdp });
+      this.screenMid = screen.mid;
+      this.send({ type: "offer", sdp: this.pc.localDescription.sdp, screen: this.screenMid });
     }
     const queued = this.pending;
     this.pending = [];
@@ -121,7 +132,10 @@ export class CallSession {
     }
     try {
       if (payload.type === "offer" && this.role === "callee") {
+        if (payload.screen !== undefined && payload.screen !== null) this.screenMid = String(payload.screen);
         await this.pc.setRemoteDescription({ type: "offer", sdp: payload.sdp });
+        const screen = this.screenTransceiver();
+        if (screen) screen.direction = "sendrecv"; // so that I can share my screen too
         await this.flushCandidates();
         const answer = await this.pc.createAnswer();
         await this.pc.setLocalDescription(answer);
@@ -129,6 +143,8 @@ export class CallSession {
       } else if (payload.type === "answer" && this.role === "caller") {
         await this.pc.setRemoteDescription({ type: "answer", sdp: payload.sdp });
         await this.flushCandidates();
+      } else if (payload.type === "screen") {
+        this.view.setSharing(payload.on ? "them" : this.screenTrack ? "me" : null);
       } else if (payload.type === "candidate" && payload.candidate) {
         if (this.remoteSet) await this.pc.addIceCandidate(payload.candidate);
         else this.candidates.push(payload.candidate);
@@ -184,8 +200,46 @@ export class CallSession {
     return muted;
   }
 
+  screenTransceiver() {
+    return this.pc && this.screenMid !== null ? this.pc.getTransceivers().find((t) => t.mid === this.screenMid) : null;
+  }
+
+  /** One click shares my screen (getDisplayMedia) on the call's screen line; again stops it. */
+  async toggleScreen() {
+    if (this.screenTrack) return this.stopScreen();
+    const transceiver = this.screenTransceiver();
+    if (!transceiver || this.ended) return;
+    let track;
+    try {
+      track = (await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false })).getVideoTracks()[0];
+    } catch (error) {
+      if (error.name !== "NotAllowedError") this.controller.toast(`Could not share the screen: ${error.message}`, { kind: "error" });
+      return;
+    }
+    if (this.ended) return track.stop();
+    this.screenTrack = track;
+    // The browser's own "Stop sharing" ends the track.
+    track.addEventListener("ended", () => this.stopScreen());
+    await transceiver.sender.replaceTrack(track);
+    this.view.setSharing("me");
+    this.send({ type: "screen", on: true });
+  }
+
+  async stopScreen() {
+    const track = this.screenTrack;
+    if (!track) return;
+    this.screenTrack = null;
+    track.stop();
+    const transceiver = this.screenTransceiver();
+    if (transceiver && !this.ended) await transceiver.sender.replaceTrack(null).catch(() => {});
+    this.view.setSharing(null);
+    this.send({ type: "screen", on: false });
+  }
+
   stopMedia() {
     if (this.stream) for (const track of this.stream.getTracks()) track.stop();
+    if (this.screenTrack) this.screenTrack.stop();
+    this.screenTrack = null;
   }
 
   finish(call) {

@@ -62,8 +62,9 @@ function element(tag, { className = "", text = "", attrs = {} } = {}) {
 
 /** The call overlay: remote video (or the other person's initials for voice), my own video, hang up. */
 export class CallView {
-  constructor({ call, me, onHangUp, onToggleMute }) {
+  constructor({ call, me, onHangUp, onToggleMute, onToggleScreen = null }) {
     const other = call.caller.id === me.id ? call.callee : call.caller;
+    this.otherName = other.name;
     this.root = element("section", { className: "call-view", attrs: { "aria-label": `Call with ${other.name}`, role: "dialog" } });
     this.root.dataset.call = String(call.id);
     this.root.dataset.kind = call.kind;
@@ -113,7 +114,15 @@ export class CallView {
       });
       stage.append(face);
     }
-    stage.append(this.remote, this.local);
+    // The other side's shared screen, over everything else while they share.
+    this.screen = element("video", { className: "call-screen", attrs: { autoplay: "", playsinline: "" } });
+    this.screen.muted = true;
+    Object.assign(this.screen.style, { position: "absolute", inset: "0", width: "100%", height: "100%", objectFit: "contain", background: "#000" });
+    this.screen.hidden = true;
+    stage.append(this.remote, this.local, this.screen);
+    this.sharing = element("p", { className: "call-sharing", attrs: { role: "status", "aria-live": "polite" } });
+    Object.assign(this.sharing.style, { margin: "0", padding: "6px 14px 0", fontWeight: "600", color: "#b9c4ff" });
+    this.sharing.hidden = true;
 
     const controls = element("div", { className: "call-controls" });
     Object.assign(controls.style, { display: "flex", gap: "8px", justifyContent: "center", padding: "10px" });
@@ -127,9 +136,13 @@ export class CallView {
     this.hangup = element("button", { className: "btn call-hangup", text: "Hang up", attrs: { type: "button" } });
     Object.assign(this.hangup.style, { background: "#c62828", color: "#fff", border: "0" });
     this.hangup.addEventListener("click", () => onHangUp());
-    controls.append(this.mute, this.hangup);
+    this.share = element("button", { className: "btn btn-ghost call-share", text: "Share screen", attrs: { type: "button", "aria-pressed": "false" } });
+    this.share.style.color = "#fff";
+    this.share.hidden = !onToggleScreen || !(navigator.mediaDevices && navigator.mediaDevices.getDisplayMedia);
+    if (onToggleScreen) this.share.addEventListener("click", () => onToggleScreen());
+    controls.append(this.mute, this.share, this.hangup);
 
-    this.root.append(header, this.devices, stage, controls);
+    this.root.append(header, this.devices, this.sharing, stage, controls);
     // A non-modal dialog: it takes the focus when the call starts (never from someone typing), and
     // gives it back when the call ends.
     this.cameFrom = document.activeElement;
@@ -232,6 +245,17 @@ export class CallView {
     this.status.textContent = text || labels[state] || state;
   }
 
+  /** Who shares a screen now: "me", "them" or null; the other side's screen plays in the stage. */
+  setSharing(who) {
+    this.sharing.hidden = !who;
+    this.sharing.textContent = who === "me" ? "You are sharing your screen" : who ? `${this.otherName} is sharing` : "";
+    this.share.textContent = who === "me" ? "Stop sharing" : "Share screen";
+    this.share.setAttribute("aria-pressed", String(who === "me"));
+    this.screen.hidden = who !== "them";
+    this.stage.style.height = who === "them" ? "300px" : "";
+    if (who === "them" && this.screen.srcObject) this.play(this.screen, this.screen.srcObject);
+  }
+
   play(video, stream) {
     video.srcObject = stream;
     const started = video.play();
@@ -242,6 +266,7 @@ export class CallView {
     const hadFocus = this.root.contains(document.activeElement);
     this.hangup.disabled = true;
     this.mute.disabled = true;
+    this.share.disabled = true;
     setTimeout(() => {
       this.root.remove();
       if (hadFocus || document.activeElement === document.body) {

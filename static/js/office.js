@@ -15,6 +15,7 @@ import { Messages } from "./messages.js";
 import { SearchBox } from "./search.js";
 import { OfficeSocket } from "./socket.js";
 import { setupStatus } from "./status.js";
+import { setupSpaceTalk } from "./space-talk.js";
 import { MessageStore } from "./store.js";
 import { QuickSwitcher } from "./switcher.js";
 import { toast } from "./toasts.js";
@@ -55,6 +56,7 @@ class Office {
     this.layout = new Layout(this); // first: the floor fits the area the layout leaves it
     this.floor = new Floor(this);
     this.menu = new AvatarMenu(this);
+    this.talk = setupSpaceTalk(this); // the talk of the space I am in (audio, video, screen)
     this.status = setupStatus(this); // my status dialog, the activity action, what dnd held back
     this.messages = new Messages(this);
     this.inbox = setupInbox(this); // notifications: the badge, the list, desktop notifications
