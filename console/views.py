@@ -90,6 +90,12 @@ def console_page(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRes
     return guarded
 
 
+def _page(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+    """A console page: its context, plus the company's settings row for the header (its logo)."""
+    context.setdefault("row", selectors.company_settings_get(company_id=_company_id(request)))
+    return render(request, template, context)
+
+
 def _company_id(request: HttpRequest) -> int:
     company_id = request.user.company_id  # type: ignore[union-attr]
     assert company_id is not None
@@ -144,7 +150,7 @@ def people(request: AuthenticatedHttpRequest) -> HttpResponse:
         "invitation_days": settings.INVITATION_DAYS,
         "query": urlencode({k: v for k, v in {"q": q, "status": status}.items() if v}),
     }
-    return render(request, "console/people.html", context)
+    return _page(request, "console/people.html", context)
 
 
 @console_page
@@ -227,7 +233,7 @@ def spaces(request: AuthenticatedHttpRequest) -> HttpResponse:
         "create_form": SpaceForm(prefix="new"),
         "floor": floor,
     }
-    return render(request, "console/spaces.html", context)
+    return _page(request, "console/spaces.html", context)
 
 
 def _form_errors(form: Any) -> str:
@@ -330,7 +336,7 @@ def company_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
             }
         )
     context = {"section": "settings", "form": form, "row": row}
-    return render(request, "console/settings.html", context)
+    return _page(request, "console/settings.html", context)
 
 
 # -- audit log --------------------------------------------------------------------------------
@@ -375,9 +381,9 @@ def audit(request: AuthenticatedHttpRequest) -> HttpResponse:
         "form": form,
         "page": page,
         "query": query.urlencode(),
-        "export_url": reverse("audit-export") + (f"?{urlencode(export_query)}" if export_query else ""),
+        "audit_export_url": reverse("audit-export") + (f"?{urlencode(export_query)}" if export_query else ""),
     }
-    return render(request, "console/audit.html", context)
+    return _page(request, "console/audit.html", context)
 
 
 # -- the company's logo (every member sees it) ------------------------------------------------
