@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Max, Q, QuerySet
 
 from console.models import AuditEvent, CompanySettings, Invitation
 from spaces.models import Space
@@ -60,6 +60,16 @@ def company_settings_get(*, company_id: int) -> CompanySettings | None:
 
 def console_spaces(*, company_id: int) -> QuerySet[Space]:
     return Space.objects.filter(company_id=company_id).order_by("y", "x", "id")
+
+
+def floor_bottom(*, company_id: int) -> int:
+    """Where the company's floor ends downwards (0 for an empty floor)."""
+    bottom = (
+        Space.objects.filter(company_id=company_id)
+        .annotate(bottom=F("y") + F("h"))
+        .aggregate(lowest=Max("bottom"))["lowest"]
+    )
+    return int(bottom or 0)
 
 
 @dataclass(frozen=True)

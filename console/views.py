@@ -242,7 +242,7 @@ def _form_errors(form: Any) -> str:
 
 def _free_spot(company_id: int) -> dict[str, int]:
     """A new space goes below the floor's lowest one, on the grid."""
-    bottom = max((s.y + s.h for s in Space.objects.filter(company_id=company_id).only("y", "h")), default=0)
+    bottom = selectors.floor_bottom(company_id=company_id)
     return {"x": 20, "y": bottom + 20 if bottom else 20}
 
 
