@@ -121,12 +121,10 @@ export class SearchBox {
 
   show() {
     this.panel.hidden = false;
-    this.input.setAttribute("aria-expanded", "true");
   }
 
   hide({ focusInput = false } = {}) {
     this.panel.hidden = true;
-    this.input.setAttribute("aria-expanded", "false");
     if (focusInput) this.input.focus();
   }
 

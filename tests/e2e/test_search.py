@@ -9,6 +9,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.a11y import axe_violations, describe, serious
 from tests.factories import group_with, post
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -49,6 +50,8 @@ def test_escape_closes_the_results_and_a_search_finds_people_and_spaces(open_off
     page.fill("#search-input", "lounge")
     results = page.locator("#search-results")
     expect(results.locator(".search-spaces .search-result")).to_contain_text("Lounge")
+    problems = serious(axe_violations(page, context="#search"))
+    assert not problems, describe(problems)
     page.keyboard.press("Escape")
     expect(results).to_be_hidden()
     expect(page.locator("#search-input")).to_be_focused()
@@ -71,6 +74,8 @@ def test_ctrl_k_switcher_opens_a_conversation(open_office, alice, bob, carol, lo
     options = page.locator("#switcher-list [role=option]")
     expect(options.first).to_have_attribute("aria-selected", "true")
     expect(options).to_contain_text(["Deploy crew", "Design review"])
+    problems = serious(axe_violations(page, context="#switcher"))
+    assert not problems, describe(problems)
     page.keyboard.type("sign")
     expect(options).to_have_count(1)
     expect(page.locator("#switcher-input")).to_have_attribute("aria-activedescendant", "switcher-option-0")
