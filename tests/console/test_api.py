@@ -173,3 +173,17 @@ def test_audit_list_queries_do_not_grow_with_rows(api, admin_user, company, djan
         assert len(client.get("/api/v1/audit/").json()) == 30
     with django_assert_max_num_queries(4):
         client.get("/api/v1/audit/export.csv").getvalue()
+
+
+def test_invitation_list_queries_do_not_grow_with_rows(api, admin_user, django_assert_max_num_queries):
+    for n in range(25):
+        invitation_create(
+            actor=admin_user,
+            email=f"p{n}@example.com",
+            role="admin" if n % 2 else "member",
+            base_url="http://testserver/",
+        )
+    with django_assert_max_num_queries(3):
+        rows = api(admin_user).get("/api/v1/invitations/").json()
+    assert len(rows) == 25 and {r["role"] for r in rows} == {"admin", "member"}
+    assert all(r["invited_by"] == admin_user.id for r in rows)
