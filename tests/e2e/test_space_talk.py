@@ -9,9 +9,14 @@ network, no STUN)."""
 
 from __future__ import annotations
 
+import json
+import os
+import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, MEDIA_ARGS, OfficePage, open_office_page, settle_disconnects
@@ -152,3 +157,91 @@ def test_screen_share_in_a_talk_is_seen_and_stops_with_the_presenter(open_talk_p
     a.page.locator("[data-talk=join]").click()
     expect(b.page.locator("#space-talk .space-talk-sharing")).to_have_text("")
     assert a.page.evaluate("() => window.office.talk.local.screen") is None
+
+
+# -- what a mesh costs (RECORD_BENCH=1) ------------------------------------------------------------
+
+RESULTS = Path(__file__).resolve().parents[2] / "bench" / "results"
+WINDOW_SECONDS = 20.0
+
+
+def chromium_cpu_seconds() -> float:
+    """CPU time (user + system) used so far by every Chromium process under this test process
+    (the Playwright driver's browsers and their renderer, GPU and network processes), from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    parent, name, used = {}, {}, {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue  # it ended meanwhile
+        pid = int(entry)
+        name[pid] = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        parent[pid], used[pid] = int(fields[1]), int(fields[11]) + int(fields[12])
+    mine, frontier = set(), [os.getpid()]
+    while frontier:
+        pid = frontier.pop()
+        children = [child for child, up in parent.items() if up == pid and child not in mine]
+        mine.update(children)
+        frontier.extend(children)
+    return sum(used[pid] for pid in mine if "chrom" in name[pid].lower()) / ticks
+
+
+def cpu_over_window() -> float:
+    """Chromium's CPU seconds per wall second over WINDOW_SECONDS (1.0 = one core busy)."""
+    start, began = chromium_cpu_seconds(), time.monotonic()
+    time.sleep(WINDOW_SECONDS)  # the measurement window itself, not a wait for a condition
+    return (chromium_cpu_seconds() - start) / (time.monotonic() - began)
+
+
+@pytest.mark.skipif(os.environ.get("RECORD_BENCH") != "1", reason="a 3-minute measurement: RECORD_BENCH=1")
+def test_mesh_cpu_per_page(open_talk_page, company, lounge, alice, bob):
+    """CPU per page of a mesh of 3 and of 6 pages (fake microphone; then fake cameras on too), against
+    the same pages open in the space but not in the talk; written to bench/results/space-talk-<date>.json."""
+    people = [alice, bob] + [UserFactory(company=company, display_name=f"Person {i}") for i in range(4)]
+    runs = []
+    for size in (3, 6):
+        pages = [open_talk_page(user) for user in people[:size]]
+        for office in pages:
+            enter(office, lounge)
+        idle = cpu_over_window()
+        for office in pages:
+            office.page.locator("[data-talk=join]").click()
+            expect(office.page.locator("#space-talk [data-talk=join]")).to_have_text("Leave talk", timeout=30_000)
+        for index, office in enumerate(pages):
+            office.page.wait_for_function(f"() => window.office.talk.peers.size === {size - 1}")
+            wait_playing(office, [p for p in people[:size] if p is not people[index]])
+        audio = cpu_over_window()
+        for office in pages:
+            office.page.locator("[data-talk=camera]").click()
+        for office in pages:
+            expect(office.page.locator("#space-talk .talk-tile.has-video")).to_have_count(size, timeout=30_000)
+        video = cpu_over_window()
+        runs.append(
+            {
+                "participants": size,
+                "idle_cores": round(idle, 3),
+                "audio_cores": round(audio, 3),
+                "audio_video_cores": round(video, 3),
+                "audio_per_page_cores": round((audio - idle) / size, 3),
+                "audio_video_per_page_cores": round((video - idle) / size, 3),
+            }
+        )
+        for office in pages:
+            office.context.close()
+        settle_disconnects([office.user for office in pages])
+    figures = {
+        "date": timezone.now().date().isoformat(),
+        "what": "CPU of headless Chromium (all its processes) per page in a space's WebRTC mesh, fake media",
+        "window_seconds": WINDOW_SECONDS,
+        "cores_on_machine": os.cpu_count(),
+        "load_average_at_end": os.getloadavg(),
+        "chromium_args": CHROMIUM_ARGS + MEDIA_ARGS,
+        "runs": runs,
+    }
+    print(json.dumps(figures))
+    (RESULTS / f"space-talk-{figures['date']}.json").write_text(json.dumps(figures, indent=2) + "\n")
+    assert all(run["audio_cores"] > 0 for run in runs)
