@@ -67,7 +67,7 @@ class Peer {
       await this.pc.setLocalDescription(await this.pc.createAnswer());
       this.talk.signal(this.userId, { type: "answer", sdp: this.pc.localDescription.sdp });
       await this.remoteReady();
-    } else if (payload.type === "answer") {
+    } else if (payload.type === "answer" && this.pc.signalingState === "have-local-offer") {
       await this.pc.setRemoteDescription({ type: "answer", sdp: payload.sdp });
       await this.remoteReady();
     } else if (payload.type === "candidate" && payload.candidate) {
@@ -421,13 +421,7 @@ export class SpaceTalk {
     }
     if (this.joined && !this.livekit) {
       const { add, remove } = peerChanges(this.participants, this.me, new Set(this.peers.keys()));
-      for (const userId of remove) {
-        this.peers.get(userId).close();
-        this.peers.delete(userId);
-        this.audios.querySelector(`[data-user="${userId}"]`)?.remove();
-        this.levels.get(userId)?.source.disconnect();
-        this.levels.delete(userId);
-      }
+      for (const userId of remove) this.dropPeer(userId);
       for (const userId of add) this.openPeer(userId);
     }
     this.render();
@@ -437,8 +431,16 @@ export class SpaceTalk {
     }
   }
 
-  openPeer(userId) {
-    const offerer = makesOffer(this.participants, this.me, userId);
+  dropPeer(userId) {
+    this.peers.get(userId)?.close();
+    this.peers.delete(userId);
+    this.audios.querySelector(`[data-user="${userId}"]`)?.remove();
+    this.levels.get(userId)?.source.disconnect();
+    this.levels.delete(userId);
+  }
+
+  openPeer(userId, { answer = false } = {}) {
+    const offerer = !answer && makesOffer(this.participants, this.me, userId);
     const peer = new Peer(this, userId, offerer);
     this.peers.set(userId, peer);
     if (offerer) peer.offer().catch((error) => this.office.toast(`Could not connect: ${error.message}`, { kind: "error" }));
@@ -452,15 +454,24 @@ export class SpaceTalk {
   onSignal(data) {
     if (!this.joined || data.space !== this.space || this.livekit) return;
     let peer = this.peers.get(data.from);
-    // Their offer can come before the update that lists them: they joined after me, I answer.
-    if (!peer && data.payload && data.payload.type === "offer") peer = this.openPeer(data.from);
+    if (data.payload && data.payload.type === "offer" && (!peer || peer.remoteSet)) {
+      // Their offer can come before the update that lists them (they joined after me: I answer),
+      // or they came back from another tab or a reconnect: a fresh connection replaces the old one.
+      if (peer) this.dropPeer(data.from);
+      peer = this.openPeer(data.from, { answer: true });
+    }
     if (peer) peer.onSignal(data.payload).catch(() => {});
   }
 
   signal(to, payload) {
     if (!this.joined || this.space == null) return;
-    this.socket.request("space.av.signal", { space: this.space, to, payload }, { resend: false }).catch(() => {
-      // They left meanwhile (peer_not_in_talk): the next update closes that connection.
+    this.socket.request("space.av.signal", { space: this.space, to, payload }, { resend: false }).catch((error) => {
+      // They left meanwhile (peer_not_in_talk): the next update closes that connection. Not in the
+      // talk from this tab: another tab of mine joined it since, and took my place.
+      if (error.code === "not_in_talk" && this.joined) {
+        this.leave({ tell: false });
+        this.office.toast("You joined this talk from another tab; this one left it.", { kind: "info" });
+      }
     });
   }
 
