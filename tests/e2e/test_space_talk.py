@@ -19,7 +19,15 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, MEDIA_ARGS, OfficePage, open_office_page, settle_disconnects
+from tests.e2e.conftest import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    MEDIA_ARGS,
+    OfficePage,
+    SocketValve,
+    open_office_page,
+    settle_disconnects,
+)
 from tests.e2e.steps import enter
 from tests.factories import UserFactory
 
@@ -55,8 +63,8 @@ def screen_browser(browser):
 def open_talk_page(screen_browser, live_server_url: str) -> Iterator[Callable[..., OfficePage]]:
     opened: list[OfficePage] = []
 
-    def open_page(user) -> OfficePage:
-        office = open_office_page(screen_browser, live_server_url, user, width=1280, height=900)
+    def open_page(user, route=None) -> OfficePage:
+        office = open_office_page(screen_browser, live_server_url, user, width=1280, height=900, route=route)
         office.page.set_default_timeout(15_000)
         opened.append(office)
         return office
@@ -157,6 +165,28 @@ def test_screen_share_in_a_talk_is_seen_and_stops_with_the_presenter(open_talk_p
     a.page.locator("[data-talk=join]").click()
     expect(b.page.locator("#space-talk .space-talk-sharing")).to_have_text("")
     assert a.page.evaluate("() => window.office.talk.local.screen") is None
+
+
+def test_a_lost_socket_leaves_the_talk_and_the_page_joins_again(open_talk_page, lounge, alice, bob):
+    valve = SocketValve()
+    a, b = open_talk_page(alice, route=valve), open_talk_page(bob)
+    for office in (a, b):
+        enter(office, lounge)
+        office.page.locator("[data-talk=join]").click()
+    for office in (a, b):
+        office.page.wait_for_function("() => window.office.talk.peers.size === 1")
+    wait_playing(b, [alice])
+    a.allow("network down")
+    valve.disconnect()
+    # The server ended the talk of the socket that closed: the other side sees it at once.
+    expect(b.page.locator("#space-talk .talk-tile")).to_have_count(1)
+    b.page.wait_for_function("() => window.office.talk.peers.size === 0")
+    valve.restore()
+    # Back within the grace period, still in the space: the page joined again from its new socket.
+    expect(b.page.locator("#space-talk .talk-tile")).to_have_count(2)
+    b.page.wait_for_function("() => window.office.talk.peers.size === 1")
+    wait_playing(b, [alice])
+    expect(a.page.locator("#space-talk [data-talk=join]")).to_have_text("Leave talk")
 
 
 # -- what a mesh costs (RECORD_BENCH=1) ------------------------------------------------------------
