@@ -322,7 +322,8 @@ export class SpaceTalk {
       if (this.livekit) await this.connectLivekit(space);
       this.apply(data);
     } catch (error) {
-      this.stopMedia();
+      if (this.joined) this.leave(); // joined, but LiveKit could not be reached: out again
+      else this.stopMedia();
       const words = error.code === "av_full" ? error.message : `Could not join the talk: ${error.message}`;
       this.office.toast(words, { kind: "error" });
     } finally {
