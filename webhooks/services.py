@@ -194,6 +194,8 @@ def deliveries_send_due(*, now: datetime | None = None) -> int:
         batch = deliveries_claim_due(now=moment)
         if not batch:
             return sent
-        for delivery in Delivery.objects.select_related("webhook").filter(pk__in=[d.pk for d in batch]):
+        # In the order they were queued (a receiver sees space.created before space.deleted).
+        claimed = Delivery.objects.select_related("webhook").filter(pk__in=[d.pk for d in batch]).order_by("id")
+        for delivery in claimed:
             delivery_send(delivery, now=moment)
             sent += 1
