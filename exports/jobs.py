@@ -48,6 +48,8 @@ def _sweep() -> bool:
 async def sweep_exports(hub: Hub) -> None:
     while True:
         await asyncio.sleep(settings.EXPORT_SWEEP_SECONDS)
+        if not settings.EXPORT_BUILD_IN_THREAD:
+            continue  # a process that builds no exports (tests) sweeps none either
         try:
             if await in_worker_pool(_sweep)():
                 start_builder()

@@ -147,3 +147,12 @@ def presence_frames_uncoalesced(settings):
     """Socket tests count frames exactly: each presence change goes out at once unless a test
     (tests/realtime/test_faults.py) measures the coalescing itself."""
     settings.PRESENCE_COALESCE_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
+def no_background_exports_or_webhooks(settings):
+    """No export builder or webhook sender thread in the test process (a hub started by a socket
+    test would start them, outside the test's database access); tests/exports and tests/webhooks
+    build and send by hand, and browser tests' server process runs them as in production."""
+    settings.EXPORT_BUILD_IN_THREAD = False
+    settings.WEBHOOK_SEND_IN_THREAD = False
