@@ -68,12 +68,17 @@ def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def deliveries_queue(*, company_id: int, event: str, data: dict[str, Any]) -> list[Delivery]:
+def deliveries_queue(
+    *, company_id: int, event: str, data: dict[str, Any] | Callable[[], dict[str, Any]]
+) -> list[Delivery]:
     """Queue `event` for each of the company's webhooks that asked for it (run after the change's
-    commit, so nothing is sent for a rolled-back change)."""
+    commit, so nothing is sent for a rolled-back change). `data` may be a callable, built only when
+    some webhook wants the event."""
     webhooks = [w for w in Webhook.objects.filter(company_id=company_id) if event in w.events]
     if not webhooks:
         return []
+    if callable(data):
+        data = data()
     now = timezone.now()
     queued = []
     with transaction.atomic():

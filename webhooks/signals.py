@@ -27,10 +27,11 @@ def on_message_saved(sender: Any, instance: Message, created: bool, **kwargs: An
     message = instance
 
     def queue() -> None:
-        rows = Conversation.objects.filter(pk=message.conversation_id)
-        company_id = rows.values_list("company_id", flat=True).first()
-        if company_id is not None:
-            services.deliveries_queue(company_id=company_id, event=event, data=message_data(message))
+        try:
+            company_id = message.conversation.company_id  # the sender's own instance: held, no query
+        except Conversation.DoesNotExist:
+            return
+        services.deliveries_queue(company_id=company_id, event=event, data=lambda: message_data(message))
 
     transaction.on_commit(queue, robust=True)
 

@@ -10,16 +10,23 @@ from tests.factories import group_with
 def test_new_message_event_is_built_at_commit_without_queries(
     alice, bob, monkeypatch, django_capture_on_commit_callbacks, django_assert_num_queries
 ):
+    from notifications import services as notifications
     from virtual_office.realtime import publish as realtime
+    from webhooks import services as webhooks
 
-    sent = []
+    sent, handed_on = [], []
     monkeypatch.setattr(realtime, "send_now", lambda group, message: sent.append((group, message)))
+    # Other apps' own commit work (a notification row, a webhook lookup) has its own tests
+    # (tests/notifications, tests/webhooks); here only the socket event's cost is counted.
+    monkeypatch.setattr(notifications, "message_notify", lambda **kwargs: handed_on.append("notify"))
+    monkeypatch.setattr(webhooks, "deliveries_queue", lambda **kwargs: handed_on.append("webhooks"))
     conversation = group_with(alice, bob)
     with django_capture_on_commit_callbacks() as callbacks:
         message, _ = services.message_send(actor=alice, conversation=conversation, body="hi", client_id="c-1")
     with django_assert_num_queries(0):
         for callback in callbacks:
             callback()
+    assert sorted(handed_on) == ["notify", "webhooks"]
     (group, payload), = sent
     assert group == f"conversation.{conversation.id}"
     event = payload["event"]

@@ -12,6 +12,9 @@ from virtual_office.realtime.consumer import OfficeConsumer
 from virtual_office.routing import websocket_application
 
 QUIET = 0.4  # seconds without a frame after which a socket counts as "nothing more is coming"
+# Frames of the recipient's own notification stream, which a test of conversation delivery leaves aside
+# (tests/notifications asserts on them).
+NOTIFICATIONS = ("notification.created",)
 
 
 async def connect(user: Any) -> WebsocketCommunicator:
@@ -33,20 +36,24 @@ async def connect_with_headers(headers: list[tuple[bytes, bytes]]) -> WebsocketC
     return socket
 
 
-async def collect(socket: WebsocketCommunicator, quiet: float = QUIET) -> list[dict]:
-    """Every frame that arrives until none has come for `quiet` seconds."""
+async def collect(socket: WebsocketCommunicator, quiet: float = QUIET, skip: tuple[str, ...] = ()) -> list[dict]:
+    """Every frame that arrives until none has come for `quiet` seconds, except those of a type in `skip`."""
     frames = []
     while not await socket.receive_nothing(timeout=quiet, interval=0.02):
         output = await socket.receive_output(timeout=1)
         if output["type"] == "websocket.close":
             frames.append({"type": "closed", "code": output.get("code")})
             break
-        frames.append(json.loads(output["text"]))
+        frame = json.loads(output["text"])
+        if frame.get("type") not in skip:
+            frames.append(frame)
     return frames
 
 
-async def collect_all(sockets: dict[str, WebsocketCommunicator], quiet: float = QUIET) -> dict[str, list[dict]]:
-    results = await asyncio.gather(*(collect(s, quiet) for s in sockets.values()))
+async def collect_all(
+    sockets: dict[str, WebsocketCommunicator], quiet: float = QUIET, skip: tuple[str, ...] = ()
+) -> dict[str, list[dict]]:
+    results = await asyncio.gather(*(collect(s, quiet, skip) for s in sockets.values()))
     return dict(zip(sockets, results, strict=True))
 
 

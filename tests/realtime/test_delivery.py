@@ -9,7 +9,7 @@ from messaging.models import Message
 from presence import services as presence_services
 from spaces.models import Space
 from tests.factories import SpaceFactory, UserFactory, post
-from tests.realtime.sockets import close_all, collect, collect_all, connect, types
+from tests.realtime.sockets import NOTIFICATIONS, close_all, collect, collect_all, connect, types
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -20,7 +20,7 @@ def only(frames: list[dict], event_type: str) -> list[dict]:
 
 async def test_message_events_reach_participants_only(group, sockets, alice, bob, db_call):
     message = await db_call(post, group, alice, "hello bob")
-    got = await collect_all(sockets)
+    got = await collect_all(sockets, skip=NOTIFICATIONS)
     for name in ("alice", "bob"):
         (frame,) = got[name]
         assert frame["type"] == "message.created"
@@ -33,7 +33,7 @@ async def test_message_events_reach_participants_only(group, sockets, alice, bob
     await db_call(lambda: messaging_services.reaction_remove(actor=bob, message=message, emoji="👍"))
     await db_call(lambda: messaging_services.reaction_add(actor=bob, message=message, emoji="🎉"))
     await db_call(lambda: messaging_services.message_delete(actor=alice, message=message))
-    got = await collect_all(sockets)
+    got = await collect_all(sockets, skip=NOTIFICATIONS)
     for name in ("alice", "bob"):
         frames = got[name]
         # One event per durable change, in rev order: the deletion's removal of the 🎉 reaction
@@ -59,7 +59,7 @@ async def test_conversation_events_reach_its_participants_only(sockets, alice, b
     conversation = await db_call(
         lambda: messaging_services.group_create(actor=alice, title="Plans", participant_ids=[bob.id])
     )
-    got = await collect_all(sockets)
+    got = await collect_all(sockets, skip=NOTIFICATIONS)
     for name in ("alice", "bob"):
         (created,) = only(got[name], "conversation.created")
         assert created["data"]["id"] == conversation.id
@@ -70,7 +70,7 @@ async def test_conversation_events_reach_its_participants_only(sockets, alice, b
     await db_call(
         lambda: messaging_services.conversation_update(actor=alice, conversation=conversation, title="New plans")
     )
-    got = await collect_all(sockets)
+    got = await collect_all(sockets, skip=NOTIFICATIONS)
     for name in ("alice", "bob"):
         assert types(got[name]) == ["conversation.updated"]
         assert got[name][0]["data"]["title"] == "New plans"
@@ -78,14 +78,14 @@ async def test_conversation_events_reach_its_participants_only(sockets, alice, b
 
     # The new conversation's messages reach its sockets at once (they joined its group).
     await db_call(post, conversation, bob, "first")
-    got = await collect_all(sockets)
+    got = await collect_all(sockets, skip=NOTIFICATIONS)
     assert types(got["alice"]) == types(got["bob"]) == ["message.created"]
     assert got["carol"] == [] and got["mallory"] == []
 
 
 async def test_space_events_reach_the_company_only(sockets, company, db_call):
     space = await db_call(SpaceFactory, company=company, name="Library")
-    got = await collect_all(sockets)
+    got = await collect_all(sockets, skip=NOTIFICATIONS)
     for name in ("alice", "bob", "carol"):
         assert types(got[name]) == ["space.created"]
         assert got[name][0]["data"]["id"] == space.id and got[name][0]["data"]["name"] == "Library"
@@ -93,14 +93,14 @@ async def test_space_events_reach_the_company_only(sockets, company, db_call):
 
     space.name = "Reading room"
     await db_call(space.save)
-    got = await collect_all(sockets)
+    got = await collect_all(sockets, skip=NOTIFICATIONS)
     for name in ("alice", "bob", "carol"):
         assert types(got[name]) == ["space.updated"] and got[name][0]["data"]["name"] == "Reading room"
     assert got["mallory"] == []
 
     space_id = space.id
     await db_call(lambda: Space.objects.get(pk=space_id).delete())
-    got = await collect_all(sockets)
+    got = await collect_all(sockets, skip=NOTIFICATIONS)
     for name in ("alice", "bob", "carol"):
         assert types(got[name]) == ["space.deleted"] and got[name][0]["data"] == {"id": space_id}
     assert got["mallory"] == []
@@ -108,7 +108,7 @@ async def test_space_events_reach_the_company_only(sockets, company, db_call):
 
 async def test_presence_events_reach_the_company_only(sockets, bob, db_call):
     await db_call(lambda: presence_services.presence_set_status(actor=bob, status="busy"))
-    got = await collect_all(sockets)
+    got = await collect_all(sockets, skip=NOTIFICATIONS)
     for name in ("alice", "bob", "carol"):
         (frame,) = got[name]
         assert frame["type"] == "presence.updated"
@@ -130,13 +130,13 @@ async def test_rollback_sends_nothing(group, sockets, alice, bob, company, db_ca
 
     with pytest.raises(RuntimeError):
         await db_call(change_then_fail)
-    got = await collect_all(sockets)
+    got = await collect_all(sockets, skip=NOTIFICATIONS)
     assert got == {"alice": [], "bob": [], "carol": [], "mallory": []}
     assert await db_call(lambda: Message.objects.filter(conversation=group).count()) == 0
 
     # The next change takes rev 1 again (the rolled-back one gave its number back) and arrives.
     await db_call(post, group, alice, "kept")
-    got = await collect_all(sockets)
+    got = await collect_all(sockets, skip=NOTIFICATIONS)
     assert [(f["type"], f["rev"]) for f in got["bob"]] == [("message.created", 1)]
 
 
@@ -159,7 +159,7 @@ async def test_admin_edit_reaches_sockets_as_the_next_rev(group, sockets, alice,
     operator = await db_call(
         UserFactory, company=company, username="operator", is_staff=True, is_superuser=True
     )
-    await collect_all(sockets)
+    await collect_all(sockets, skip=NOTIFICATIONS)
 
     def edit_in_admin() -> int:
         client = Client()
@@ -170,7 +170,7 @@ async def test_admin_edit_reaches_sockets_as_the_next_rev(group, sockets, alice,
         return response.status_code
 
     assert await db_call(edit_in_admin) == 302
-    got = await collect_all(sockets)
+    got = await collect_all(sockets, skip=NOTIFICATIONS)
     for name in ("alice", "bob"):
         (frame,) = got[name]
         assert frame["type"] == "message.updated"
@@ -183,10 +183,10 @@ async def test_participant_changes_apply_at_once(sockets, alice, bob, carol, api
     conversation = await db_call(
         lambda: messaging_services.group_create(actor=alice, title="Team", participant_ids=[bob.id])
     )
-    await collect_all(sockets)
+    await collect_all(sockets, skip=NOTIFICATIONS)
     for name in ("alice", "bob"):
         await sockets[name].send_json_to({"action": "watch", "ref": "w", "conversation": conversation.id})
-    await collect_all(sockets)
+    await collect_all(sockets, skip=NOTIFICATIONS)
 
     response = await db_call(
         lambda: api(alice).patch(
@@ -195,7 +195,7 @@ async def test_participant_changes_apply_at_once(sockets, alice, bob, carol, api
     )
     assert response.status_code == 200, response.content
     assert response.json()["participants"] == sorted([alice.id, carol.id])
-    got = await collect_all(sockets)
+    got = await collect_all(sockets, skip=NOTIFICATIONS)
     assert "conversation.created" in types(got["carol"])
     assert "message.created" not in types(got["bob"])
     # bob had it open: he is no longer among its watchers.
@@ -203,15 +203,15 @@ async def test_participant_changes_apply_at_once(sockets, alice, bob, carol, api
     assert watchers and watchers[-1] == [alice.id]
 
     await db_call(post, conversation, alice, "bob is gone, carol is in")
-    got = await collect_all(sockets)
+    got = await collect_all(sockets, skip=NOTIFICATIONS)
     assert types(got["alice"]) == types(got["carol"]) == ["message.created"]
     assert got["bob"] == [] and got["mallory"] == []
     # Nor may bob's open socket act in it any more.
     typing = {"action": "typing", "ref": "t", "conversation": conversation.id, "state": "start"}
     await sockets["bob"].send_json_to(typing)
-    (error,) = await collect(sockets["bob"])
+    (error,) = await collect(sockets["bob"], skip=NOTIFICATIONS)
     assert error["type"] == "error" and error["error"]["code"] == "not_found"
-    assert "typing" not in types(await collect(sockets["alice"], quiet=0.2))
+    assert "typing" not in types(await collect(sockets["alice"], quiet=0.2, skip=NOTIFICATIONS))
 
     # And back: bob returns, carol leaves.
     response = await db_call(
@@ -220,17 +220,17 @@ async def test_participant_changes_apply_at_once(sockets, alice, bob, carol, api
         )
     )
     assert response.status_code == 200
-    await collect_all(sockets)
+    await collect_all(sockets, skip=NOTIFICATIONS)
     await db_call(post, conversation, alice, "welcome back")
-    got = await collect_all(sockets)
+    got = await collect_all(sockets, skip=NOTIFICATIONS)
     assert types(got["bob"]) == ["message.created"] and got["carol"] == []
 
 
 async def test_new_socket_of_a_second_tab_gets_the_same_events(group, alice, bob, db_call):
     tabs = [await connect(bob), await connect(bob)]
     for tab in tabs:
-        await collect(tab)
+        await collect(tab, skip=NOTIFICATIONS)
     await db_call(post, group, alice, "both tabs")
     for tab in tabs:
-        assert types(await collect(tab)) == ["message.created"]
+        assert types(await collect(tab, skip=NOTIFICATIONS)) == ["message.created"]
     await close_all(*tabs)

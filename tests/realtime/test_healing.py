@@ -6,7 +6,7 @@ from django.db import transaction
 
 from messaging import services as messaging_services
 from tests.factories import post
-from tests.realtime.sockets import close_all, collect, collect_all, connect, types
+from tests.realtime.sockets import NOTIFICATIONS, close_all, collect, collect_all, connect, types
 from virtual_office.realtime import current_hub
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 async def test_a_dropped_event_is_replayed_before_the_next_one(group, alice, bob, db_call):
     socket = await connect(bob)
-    await collect(socket)
+    await collect(socket, skip=NOTIFICATIONS)
     hub = current_hub()
     dispatch = hub.dispatch
     dropped = []
@@ -28,9 +28,9 @@ async def test_a_dropped_event_is_replayed_before_the_next_one(group, alice, bob
     hub.dispatch = lossy_dispatch
     try:
         first = await db_call(post, group, alice, "lost on the way")
-        assert await collect(socket) == []  # gone: nothing can tell yet
+        assert await collect(socket, skip=NOTIFICATIONS) == []  # gone: nothing can tell yet
         second = await db_call(post, group, alice, "arrives")
-        frames = await collect(socket)
+        frames = await collect(socket, skip=NOTIFICATIONS)
     finally:
         hub.dispatch = dispatch
     assert dropped
@@ -44,7 +44,7 @@ async def test_a_dropped_event_is_replayed_before_the_next_one(group, alice, bob
 
 async def test_events_committed_with_a_join_reach_the_new_participant(group, alice, carol, db_call):
     socket = await connect(carol)
-    await collect(socket)
+    await collect(socket, skip=NOTIFICATIONS)
 
     def add_carol_and_post() -> None:
         with transaction.atomic():
@@ -54,7 +54,7 @@ async def test_events_committed_with_a_join_reach_the_new_participant(group, ali
             post(group, alice, "welcome, carol")
 
     await db_call(add_carol_and_post)
-    frames = await collect(socket)
+    frames = await collect(socket, skip=NOTIFICATIONS)
     assert types(frames).count("conversation.created") == 1
     created = [f for f in frames if f["type"] == "message.created"]
     assert [(f["rev"], f["data"]["body"]) for f in created] == [(1, "welcome, carol")]
@@ -68,10 +68,10 @@ async def test_resume_replays_compacted_changes_in_order_then_resumed(group, ali
     await db_call(lambda: messaging_services.message_delete(actor=alice, message=gone))  # rev 4
     third = await db_call(post, group, alice, "three")  # rev 5
     socket = await connect(bob)
-    await collect(socket)
+    await collect(socket, skip=NOTIFICATIONS)
 
     await socket.send_json_to({"action": "resume", "ref": "r1", "conversations": {str(group.id): 1}})
-    frames = await collect(socket)
+    frames = await collect(socket, skip=NOTIFICATIONS)
     durable = [(f["type"], f["rev"], f["data"]["id"]) for f in frames if "rev" in f]
     # Each changed message once, at its latest state; what bob had (rev 1) comes back only as its edit.
     assert durable == [
@@ -84,11 +84,11 @@ async def test_resume_replays_compacted_changes_in_order_then_resumed(group, ali
 
     # Live events go on from there, once each.
     await db_call(post, group, alice, "four")
-    assert [(f["type"], f["rev"]) for f in await collect(socket)] == [("message.created", 6)]
+    assert [(f["type"], f["rev"]) for f in await collect(socket, skip=NOTIFICATIONS)] == [("message.created", 6)]
 
     # Resuming from where the socket already is replays nothing.
     await socket.send_json_to({"action": "resume", "ref": "r2", "conversations": {str(group.id): 6}})
-    frames = await collect(socket)
+    frames = await collect(socket, skip=NOTIFICATIONS)
     assert types(frames) == ["resumed", "ack"]
     await close_all(socket)
 
@@ -97,7 +97,7 @@ async def test_events_during_a_resume_are_neither_lost_nor_repeated(group, alice
     for i in range(5):
         await db_call(post, group, alice, f"old {i}")
     socket = await connect(bob)
-    await collect(socket)
+    await collect(socket, skip=NOTIFICATIONS)
 
     from messaging import events as messaging_events
 
@@ -114,7 +114,7 @@ async def test_events_during_a_resume_are_neither_lost_nor_repeated(group, alice
 
     monkeypatch.setattr(realtime, "_durable_stream", [slow_replay])
     await socket.send_json_to({"action": "resume", "ref": "r", "conversations": {str(group.id): 0}})
-    frames = await collect(socket, quiet=1.0)
+    frames = await collect(socket, quiet=1.0, skip=NOTIFICATIONS)
     # The replay (1..5, read before the three commits) and the three live ones, each once, in order.
     assert [f["rev"] for f in frames if "rev" in f] == list(range(1, 9))
     assert [f["data"]["body"] for f in frames if "rev" in f][-3:] == ["during 0", "during 1", "during 2"]
@@ -125,8 +125,8 @@ async def test_events_during_a_resume_are_neither_lost_nor_repeated(group, alice
 
 async def test_two_sockets_of_one_user_heal_independently(group, alice, bob, db_call):
     tabs = {"one": await connect(bob), "two": await connect(bob)}
-    await collect_all(tabs)
+    await collect_all(tabs, skip=NOTIFICATIONS)
     await db_call(post, group, alice, "to both")
-    got = await collect_all(tabs)
+    got = await collect_all(tabs, skip=NOTIFICATIONS)
     assert types(got["one"]) == types(got["two"]) == ["message.created"]
     await close_all(*tabs.values())

@@ -16,6 +16,7 @@ from messaging.models import Message
 from presence.models import Connection, Presence
 from tests.factories import PASSWORD
 from tests.realtime.sockets import (
+    NOTIFICATIONS,
     close_all,
     closed_with,
     collect,
@@ -89,7 +90,7 @@ async def test_bad_frames_get_an_error_and_the_socket_stays_open(group, alice, d
 
 async def test_oversize_and_binary_frames_are_refused(group, alice, db_call):
     socket = await connect(alice)
-    await collect(socket, quiet=0.2)
+    await collect(socket, quiet=0.2, skip=NOTIFICATIONS)
     big = json.dumps({"action": "message.send", "ref": "big", "conversation": group.id, "body": "x" * (64 * 1024)})
     await socket.send_to(text_data=big)
     error = await reply(socket)
@@ -109,7 +110,7 @@ async def test_oversize_and_binary_frames_are_refused(group, alice, db_call):
 async def test_action_of_a_conversation_i_may_not_read_is_not_found(group, carol, mallory, db_call):
     for user in (carol, mallory):
         socket = await connect(user)
-        await collect(socket, quiet=0.2)
+        await collect(socket, quiet=0.2, skip=NOTIFICATIONS)
         await socket.send_json_to(
             {"action": "message.send", "ref": 1, "conversation": group.id, "body": "let me in", "client_id": "c1"}
         )
@@ -134,7 +135,7 @@ async def test_flood_is_rate_limited_then_closed(alice, settings):
         await client.delete(shared_state._key("rl", f"ws:{alice.id}", window))
     first, second = await connect(alice), await connect(alice)
     for socket in (first, second):
-        await collect(socket, quiet=0.2)
+        await collect(socket, quiet=0.2, skip=NOTIFICATIONS)
     # The limit is per user: two tabs share it.
     for i in range(5):
         socket = first if i % 2 else second
@@ -169,11 +170,11 @@ async def test_anonymous_and_inactive_sockets_are_closed_with_4401(alice, db_cal
 
 async def test_message_send_acks_with_the_message_and_retries_are_idempotent(group, alice, bob, db_call):
     ws_alice, ws_bob = await connect(alice), await connect(bob)
-    await collect_all({"a": ws_alice, "b": ws_bob}, quiet=0.2)
+    await collect_all({"a": ws_alice, "b": ws_bob}, quiet=0.2, skip=NOTIFICATIONS)
     frame = {"action": "message.send", "ref": "s1", "conversation": group.id, "body": "over the socket",
              "client_id": "tab-1-0001"}
     await ws_alice.send_json_to(frame)
-    got = await collect(ws_alice)
+    got = await collect(ws_alice, skip=NOTIFICATIONS)
     ack = next(f for f in got if f["type"] == "ack")
     assert ack["ref"] == "s1"
     message = ack["data"]
@@ -182,13 +183,13 @@ async def test_message_send_acks_with_the_message_and_retries_are_idempotent(gro
     assert [f["data"]["id"] for f in got if f["type"] == "message.created"] == [message["id"]]
 
     await ws_alice.send_json_to({**frame, "ref": "s2"})
-    retry = await collect(ws_alice)
+    retry = await collect(ws_alice, skip=NOTIFICATIONS)
     assert types(retry) == ["ack"] and retry[0]["ref"] == "s2" and retry[0]["data"]["id"] == message["id"]
     # The same client_id with another body is a conflict, not a second message.
     await ws_alice.send_json_to({**frame, "ref": "s3", "body": "something else"})
     conflict = await reply(ws_alice)
     assert conflict["type"] == "error" and conflict["error"]["code"] == "client_id_conflict"
-    assert types(await collect(ws_bob)) == ["message.created"]
+    assert types(await collect(ws_bob, skip=NOTIFICATIONS)) == ["message.created"]
     assert await db_call(lambda: Message.objects.filter(conversation=group).count()) == 1
     await close_all(ws_alice, ws_bob)
 
@@ -199,15 +200,15 @@ async def test_typing_goes_to_other_watchers_only_and_expires(group, alice, bob,
 
     await db_call(lambda: Participant.objects.create(conversation=group, user=admin_user))
     ws = {"alice": await connect(alice), "bob": await connect(bob), "boss": await connect(admin_user)}
-    await collect_all(ws)
+    await collect_all(ws, skip=NOTIFICATIONS)
     for name in ("alice", "bob"):
         await ws[name].send_json_to({"action": "watch", "ref": "w", "conversation": group.id})
         ack = await wait_for(ws[name], "ack")
         assert alice.id in ack["data"]["watchers"]
-    await collect_all(ws)
+    await collect_all(ws, skip=NOTIFICATIONS)
 
     await ws["alice"].send_json_to({"action": "typing", "ref": "t", "conversation": group.id, "state": "start"})
-    got = await collect_all(ws, quiet=0.3)
+    got = await collect_all(ws, quiet=0.3, skip=NOTIFICATIONS)
     assert types(got["alice"]) == ["ack"]
     assert types(got["bob"]) == ["typing"]
     assert got["bob"][0]["data"] == {"conversation": group.id, "user": alice.id, "state": "start"}
@@ -215,7 +216,7 @@ async def test_typing_goes_to_other_watchers_only_and_expires(group, alice, bob,
     # No stop from alice: it stops by itself.
     stop = await wait_for(ws["bob"], "typing", timeout=3)
     assert stop["data"]["state"] == "stop"
-    assert await collect(ws["boss"], quiet=0.2) == []
+    assert await collect(ws["boss"], quiet=0.2, skip=NOTIFICATIONS) == []
     await close_all(*ws.values())
 
 
@@ -224,15 +225,15 @@ async def test_conversation_presence_lists_watchers_and_follows_closes(group, al
 
     await db_call(lambda: Participant.objects.create(conversation=group, user=admin_user))
     ws = {"alice": await connect(alice), "bob": await connect(bob), "boss": await connect(admin_user)}
-    await collect_all(ws)
+    await collect_all(ws, skip=NOTIFICATIONS)
     await ws["alice"].send_json_to({"action": "watch", "ref": "w1", "conversation": group.id})
-    got = await collect_all(ws)
+    got = await collect_all(ws, skip=NOTIFICATIONS)
     presence = [f for f in got["alice"] if f["type"] == "conversation.presence"]
     assert presence[-1]["data"] == {"conversation": group.id, "watchers": [alice.id]}
     assert got["bob"] == [] and got["boss"] == []
 
     await ws["bob"].send_json_to({"action": "watch", "ref": "w2", "conversation": group.id})
-    got = await collect_all(ws)
+    got = await collect_all(ws, skip=NOTIFICATIONS)
     for name in ("alice", "bob"):
         presence = [f for f in got[name] if f["type"] == "conversation.presence"]
         assert presence[-1]["data"]["watchers"] == sorted([alice.id, bob.id])
@@ -242,7 +243,7 @@ async def test_conversation_presence_lists_watchers_and_follows_closes(group, al
     await ws["bob"].send_json_to({"action": "typing", "conversation": group.id, "state": "start"})
     assert (await wait_for(ws["alice"], "typing"))["data"]["state"] == "start"
     await ws["bob"].disconnect()
-    got = await collect(ws["alice"])
+    got = await collect(ws["alice"], skip=NOTIFICATIONS)
     assert [f["data"]["state"] for f in got if f["type"] == "typing"] == ["stop"]
     assert [f["data"]["watchers"] for f in got if f["type"] == "conversation.presence"][-1] == [alice.id]
 
@@ -325,7 +326,7 @@ async def test_deactivated_user_is_closed_at_once(alice, bob, settings, db_call)
     tabs = [await connect(alice), await connect(alice)]
     other = await connect(bob)
     for socket in (*tabs, other):
-        await collect(socket, quiet=0.2)
+        await collect(socket, quiet=0.2, skip=NOTIFICATIONS)
     alice.is_active = False
     await db_call(alice.save)
     for socket in tabs:
