@@ -382,6 +382,9 @@ def company_settings_update(
         if idle_minutes != row.idle_minutes:
             changed["idle_minutes"] = {"from": row.idle_minutes, "to": idle_minutes}
             row.idle_minutes = idle_minutes
+            presence_services.company_idle_set(
+                company_id=company_id, idle_seconds=idle_minutes * 60 if idle_minutes else None
+            )
         if clear_quiet_hours and row.has_quiet_hours:
             row.quiet_timezone, row.quiet_days, row.quiet_start, row.quiet_end = "", [], None, None
             changed["quiet_hours"] = None

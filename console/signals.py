@@ -1,6 +1,7 @@
 """Signal receivers that write the audit log: sign-ins and failed sign-ins (Django's auth signals,
 also sent by the API's token login), space changes (`spaces.domain.space_changed`) and messages
-deleted by someone other than their sender (`messaging.domain.message_deleted_by_other`). Each row
+deleted by someone other than their sender (`messaging.domain.message_deleted_by_other`) and
+single sign-on set up, changed or removed (`sso.domain.sign_on_changed`). Each row
 is written in the transaction of the change it records. No business rules here."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from console.context import client_ip_of
 from console.services import audit_record
 from messaging.domain import message_deleted_by_other
 from spaces.domain import space_changed
+from sso.domain import sign_on_changed
 from virtual_office.models import User
 
 
@@ -82,4 +84,16 @@ def on_message_deleted_by_other(sender: Any, actor: User, message: Any, **kwargs
         target_type="message",
         target_id=message.pk,
         detail={"conversation": message.conversation_id, "sender": message.sender_id},
+    )
+
+
+@receiver(sign_on_changed, dispatch_uid="console.audit_sign_on_changed")
+def on_sign_on_changed(sender: Any, actor: User, company: Any, action: str, detail: dict, **kwargs: Any) -> None:
+    audit_record(
+        action=action,
+        company_id=company.pk,
+        actor=actor,
+        target_type="company",
+        target_id=company.pk,
+        detail=detail,
     )

@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from console import views
+from virtual_office.accounts import reset_throttled
 
 urlpatterns = [
     path("manage/", views.home, name="console"),
@@ -21,7 +22,7 @@ urlpatterns = [
     path("manage/audit/", views.audit, name="console-audit"),
     path("company/logo/", views.company_logo, name="company-logo"),
     path("accounts/invite/<str:token>/", views.invitation_signup, name="invitation-signup"),
-    path("accounts/password_reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path("accounts/password_reset/", reset_throttled(auth_views.PasswordResetView.as_view()), name="password_reset"),
     path("accounts/password_reset/done/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
     path(
         "accounts/reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(), name="password_reset_confirm"

@@ -41,6 +41,9 @@ class Presence(models.Model):
     # What was last announced of the states that begin by the clock alone (the refresh job compares
     # them with the truth and saves, hence announces, the difference).
     idle = models.BooleanField(default=False)
+    # The company's idle time (CompanyIdlePolicy), held on each row so reads need no join; null: the
+    # server's PRESENCE_IDLE_SECONDS.
+    idle_seconds = models.PositiveIntegerField(null=True, blank=True)
     quiet_until = models.DateTimeField(null=True, blank=True, help_text="End of the quiet hours in progress.")
 
     class Meta:
@@ -63,6 +66,17 @@ class Presence(models.Model):
         if self.status_until is not None and self.status_until <= timezone.now():
             return self.Status.ONLINE
         return self.status
+
+
+class CompanyIdlePolicy(models.Model):
+    """A company's own idle time (its console's default status policy); its people's Presence rows
+    carry a copy (`Presence.idle_seconds`), set here and when someone joins."""
+
+    company = models.OneToOneField("virtual_office.Company", on_delete=models.CASCADE, related_name="idle_policy")
+    idle_seconds = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"idle after {self.idle_seconds} s in {self.company_id}"
 
 
 class QuietHours(models.Model):

@@ -16,7 +16,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from presence.domain import went_offline
-from presence.models import Connection, Presence, QuietHours
+from presence.models import CompanyIdlePolicy, Connection, Presence, QuietHours
 from presence.status import ENGAGEMENTS, idle_after, is_idle, quiet_window_end
 from virtual_office.errors import ServiceError
 from virtual_office.models import User
@@ -156,7 +156,8 @@ def presence_refresh(*, user_ids: Collection[int]) -> list[int]:
         Presence.objects.filter(user_id__in=list(user_ids), connected=True)
         .alias(activity=activity)
         .filter(
-            Q(idle=False, activity__lte=cutoff)
+            Q(idle=False, activity__lte=cutoff, idle_seconds__isnull=True)
+            | Q(idle=False, idle_seconds__isnull=False)  # the company's own idle time: decided below
             | Q(idle=True) & (Q(activity__gt=cutoff) | Q(activity__isnull=True))
             | Q(status_until__lte=now)
             | Q(quiet_until__isnull=False)
@@ -203,6 +204,18 @@ def _refreshed(presence: Presence, schedule: QuietHours | None, now: datetime) -
         presence.quiet_until = quiet_until
         fields.append("quiet_until")
     return fields
+
+
+def company_idle_set(*, company_id: int, idle_seconds: int | None) -> int:
+    """A company's own idle time (None: the server's PRESENCE_IDLE_SECONDS again), for everyone in it
+    now and whoever joins later. Each process' refresh job announces who becomes idle or active by it.
+    Returns how many people it applies to."""
+    with transaction.atomic():
+        if idle_seconds is None:
+            CompanyIdlePolicy.objects.filter(company_id=company_id).delete()
+        else:
+            CompanyIdlePolicy.objects.update_or_create(company_id=company_id, defaults={"idle_seconds": idle_seconds})
+        return Presence.objects.filter(user__company_id=company_id).update(idle_seconds=idle_seconds)
 
 
 # -- quiet hours -------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from presence import events
-from presence.models import Presence
+from presence.models import CompanyIdlePolicy, Presence
 from virtual_office.models import User
 
 
@@ -22,7 +22,9 @@ def on_presence_saved(sender, instance: Presence, update_fields=None, **kwargs) 
 @receiver(post_save, sender=User, dispatch_uid="presence.user_created")
 def on_user_created(sender, instance: User, created: bool, **kwargs) -> None:
     if created:
-        Presence.objects.get_or_create(user=instance)
+        policy = CompanyIdlePolicy.objects.filter(company_id=instance.company_id).first()
+        idle_seconds = policy.idle_seconds if policy else None
+        Presence.objects.get_or_create(user=instance, defaults={"idle_seconds": idle_seconds})
 
 
 @receiver(post_save, sender=User, dispatch_uid="presence.user_deactivated")

@@ -7,7 +7,7 @@ policy (`presence.policy`) never disagree. The order:
 2. a manual status (`away`, `busy`, `dnd` set by hand, until its `status_until`) wins;
 3. then the automatic states, `dnd` beating `busy` beating `away`: quiet hours (`dnd`/`schedule`),
    a call (`busy`/`in_call`), a meeting in my space (`busy`/`in_meeting`), no activity for
-   `PRESENCE_IDLE_SECONDS` (`away`/`idle`);
+   `PRESENCE_IDLE_SECONDS` or the company's own idle time (`away`/`idle`);
 4. else online.
 
 Times that pass by themselves (a manual status' expiry, idleness) are evaluated here against `now`,
@@ -64,7 +64,10 @@ class Availability:
 OFFLINE_AVAILABILITY = Availability(OFFLINE, None, "", "", None)
 
 
-def idle_after() -> timedelta:
+def idle_after(presence: Presence | None = None) -> timedelta:
+    """How long without activity makes `presence` idle: its company's policy, else the server's."""
+    if presence is not None and presence.idle_seconds:
+        return timedelta(seconds=presence.idle_seconds)
     return timedelta(seconds=settings.PRESENCE_IDLE_SECONDS)
 
 
@@ -74,7 +77,7 @@ def manual_expired(presence: Presence, now: datetime) -> bool:
 
 def is_idle(presence: Presence, now: datetime) -> bool:
     last = presence.last_activity or presence.last_seen
-    return last is not None and now - last >= idle_after()
+    return last is not None and now - last >= idle_after(presence)
 
 
 def engaged(presence: Presence, engagement: str) -> bool:

@@ -156,3 +156,19 @@ def no_background_exports_or_webhooks(settings):
     build and send by hand, and browser tests' server process runs them as in production."""
     settings.EXPORT_BUILD_IN_THREAD = False
     settings.WEBHOOK_SEND_IN_THREAD = False
+
+
+@pytest.fixture(autouse=True)
+def private_reset_throttle_cache(monkeypatch):
+    """Each test counts password reset requests in its own cache (the shared Redis cache outlives a
+    run, and the hourly budget would run out over a few runs)."""
+    import uuid
+
+    from django.core.cache.backends.locmem import LocMemCache
+
+    from virtual_office import accounts
+
+    cache = LocMemCache(f"reset-throttle-{uuid.uuid4()}", {})
+    monkeypatch.setattr(accounts.PasswordResetAddressThrottle, "cache", cache)
+    monkeypatch.setattr(accounts.PasswordResetAccountThrottle, "cache", cache)
+    return cache

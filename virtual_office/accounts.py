@@ -1,4 +1,5 @@
-"""Browser sign-in (/accounts/login/ and the admin's /admin/login/), throttled like the API's token login.
+"""Browser sign-in (/accounts/login/ and the admin's /admin/login/), throttled like the API's token login,
+and the password reset form, throttled per address and per email.
 
 Failed attempts are counted per client address and per username tried, in the same cache entries
 and at the same rates (REST_FRAMEWORK DEFAULT_THROTTLE_RATES `login_address`, `login_account`) as
@@ -93,7 +94,45 @@ def login_throttled(view: Callable[..., HttpResponseBase]) -> Callable[..., Http
     return throttled_view
 
 
-def login_throttled_response(request: HttpRequest, wait: float) -> HttpResponse:
+def reset_throttled(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """Wrap Django's password reset view: every POST spends the client address's budget and the
+    email address's (DEFAULT_THROTTLE_RATES `password_reset_address`, `password_reset_account`), so
+    nobody can flood a person's inbox or the mail server; over either, 429 and no mail."""
+
+    @wraps(view)
+    def throttled_view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if request.method != "POST":
+            return view(request, *args, **kwargs)
+        address = PasswordResetAddressThrottle()
+        budgets = [LoginBudget(address, address.get_cache_key(request, None))]
+        email = str(request.POST.get("email", "")).strip().lower()[:254]
+        if email:
+            account = PasswordResetAccountThrottle()
+            budgets.append(LoginBudget(account, account.cache_format % {"scope": account.scope, "ident": email}))
+        now = time.time()
+        waits = [wait for budget in budgets if (wait := budget.wait(now)) is not None]
+        if waits:
+            return login_throttled_response(
+                request, max(waits), what="Too many password reset requests.", back_label="Back"
+            )
+        for budget in budgets:
+            budget.record(now)
+        return view(request, *args, **kwargs)
+
+    return throttled_view
+
+
+class PasswordResetAddressThrottle(LoginAddressThrottle):
+    scope = "password_reset_address"
+
+
+class PasswordResetAccountThrottle(LoginThrottle):
+    scope = "password_reset_account"
+
+
+def login_throttled_response(
+    request: HttpRequest, wait: float, *, what: str = "", back_label: str = ""
+) -> HttpResponse:
     seconds = math.ceil(wait)
     next_url = request.POST.get(REDIRECT_FIELD_NAME) or request.GET.get(REDIRECT_FIELD_NAME) or ""
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
@@ -103,6 +142,8 @@ def login_throttled_response(request: HttpRequest, wait: float) -> HttpResponse:
         "retry_after_minutes": math.ceil(seconds / 60),
         "login_url": request.path,
         "next": next_url,
+        "what": what,
+        "back_label": back_label,
     }
     response = TemplateResponse(request, THROTTLED_TEMPLATE, context, status=429)
     response["Retry-After"] = str(seconds)

@@ -289,7 +289,12 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
     ],
     "EXCEPTION_HANDLER": "virtual_office.api.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"login_account": "10/min", "login_address": "30/min"},
+    "DEFAULT_THROTTLE_RATES": {
+        "login_account": "10/min",
+        "login_address": "30/min",
+        "password_reset_account": "3/hour",
+        "password_reset_address": "10/hour",
+    },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 

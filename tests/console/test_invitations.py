@@ -136,3 +136,16 @@ def test_password_reset_mails_a_link_that_sets_a_new_password(client, alice, mai
     assert alice.check_password("fresh pass phrase")
     # The link works once.
     assert "does not work any more" in client.get(path, follow=True).content.decode()
+
+
+def test_password_reset_requests_are_throttled_per_email(client, alice, mailoutbox):
+    alice.email = "alice@example.com"
+    alice.save()
+    for _ in range(3):
+        assert client.post("/accounts/password_reset/", {"email": "Alice@example.com"}).status_code == 302
+    refused = client.post("/accounts/password_reset/", {"email": "alice@example.com"})
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    assert "Too many password reset requests" in refused.content.decode()
+    assert len(mailoutbox) == 3  # no fourth mail
+    # Another address still gets its answer (the address budget is larger).
+    assert client.post("/accounts/password_reset/", {"email": "someone@example.com"}).status_code == 302

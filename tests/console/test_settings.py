@@ -110,3 +110,31 @@ def test_people_list_queries_do_not_grow_with_people(browser_for, admin_user, co
     assert page.count("data-person=") == 41
     with django_assert_max_num_queries(12):
         assert client.get("/manage/people/", {"q": "person1"}).content.decode().count("data-person=") == 11
+
+
+def test_the_companys_idle_minutes_decide_when_its_people_turn_away(browser_for, admin_user, alice, company):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from presence import services as presence_services
+    from presence.models import Presence
+
+    stranger = UserFactory(company=UserFactory().company)
+    now = timezone.now()
+    Presence.objects.filter(user__in=[alice, stranger]).update(
+        connected=True, last_activity=now - timedelta(minutes=20), idle=False
+    )
+    # The server's default (10 min, tests: PRESENCE_IDLE_SECONDS) is not what decides any more.
+    assert browser_for(admin_user).post("/manage/settings/", form(idle_minutes="30")).status_code == 302
+    assert Presence.objects.get(user=alice).availability().status == "online"  # 20 min < 30 min
+    assert Presence.objects.get(user=stranger).idle_seconds is None  # another company keeps the server's
+    newcomer = UserFactory(company=company)
+    assert Presence.objects.get(user=newcomer).idle_seconds == 30 * 60  # joiners get it too
+    assert browser_for(admin_user).post("/manage/settings/", form(idle_minutes="15")).status_code == 302
+    assert presence_services.presence_refresh(user_ids=[alice.id]) == [alice.id]  # announced as it turns
+    alice_now = Presence.objects.get(user=alice)
+    assert alice_now.idle and alice_now.availability().as_dict()["status_reason"] == "idle"
+    # Back to the server's default.
+    assert browser_for(admin_user).post("/manage/settings/", form(idle_minutes="")).status_code == 302
+    assert Presence.objects.get(user=newcomer).idle_seconds is None

@@ -96,7 +96,10 @@ def test_first_load_and_conversation_switch(open_office, big_company, alice):
             "runs": [round(x, 1) for x in switches], "median": round(statistics.median(switches), 1),
             "max": round(max(switches), 1),
         },
-        "ready_means": "the socket's hello arrived, the floor was reconciled with users/ and spaces/ read after it, every space is on the floor and every conversation in the side bar",
+        "ready_means": (
+            "the socket's hello arrived, the floor was reconciled with users/ and spaces/ read after it,"
+            " every space is on the floor and every conversation in the side bar"
+        ),
     }
     print(json.dumps(figures))
     if os.environ.get("RECORD_BENCH") == "1":

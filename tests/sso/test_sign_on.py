@@ -225,3 +225,13 @@ def test_changes_are_announced_for_the_audit_log_without_the_secret(acme_admin):
     assert [event["action"] for event in heard] == ["sso.updated", "sso.deleted"]
     assert heard[0]["detail"]["email_domains"] == ["acme.test"] and "s3cret" not in str(heard)
     assert heard[0]["actor"] == acme_admin and heard[0]["company"] == acme_admin.company
+
+
+def test_the_console_audit_log_records_sign_on_changes(acme_admin):
+    from console.models import AuditEvent
+
+    set_up(acme_admin)
+    services.sign_on_delete(actor=acme_admin)
+    rows = list(AuditEvent.objects.filter(company=acme_admin.company, action__startswith="sso.").order_by("id"))
+    assert [(r.action, r.actor_id) for r in rows] == [("sso.updated", acme_admin.id), ("sso.deleted", acme_admin.id)]
+    assert rows[0].detail["issuer"] and "s3cret" not in str([r.detail for r in rows])
