@@ -1,6 +1,7 @@
 """Shapes of people and their presence."""
 
-from datetime import time
+from collections.abc import Iterable
+from datetime import datetime, time
 from typing import Any, ClassVar
 
 from django.utils import timezone
@@ -24,7 +25,7 @@ STATUS_REASONS = [
 STATUS_FIELDS = ["status", "status_reason", "status_text", "status_emoji", "status_until"]
 
 
-def _status(presence: Presence | None) -> dict:
+def _status(presence: Presence | None, now: datetime | None = None) -> dict:
     if presence is None:
         return {
             "status": Presence.OFFLINE,
@@ -33,7 +34,7 @@ def _status(presence: Presence | None) -> dict:
             "status_emoji": "",
             "status_until": None,
         }
-    return presence.availability().as_dict()
+    return presence.availability(now).as_dict()
 
 
 class _StatusPart(serializers.Field):
@@ -237,3 +238,29 @@ class QuietHoursOut(serializers.Serializer):
             "active": until is not None,
             "until": until.isoformat() if until else None,
         }
+
+
+def user_rows(users: Iterable[User]) -> list[dict]:
+    """`UserOut(users, many=True).data`, built straight from the rows: the list of a whole company
+    (thousands of people at a morning's logins) costs one status resolution per person instead of
+    a serializer field call per value. tests/presence checks that the two never differ."""
+    now = timezone.now()
+    rows = []
+    for user in users:
+        presence = _presence(user)
+        name = user.name
+        row = {
+            "id": user.id,
+            "username": user.username,
+            "name": name,
+            "display_name": user.display_name,
+            "title": user.title,
+            "initials": user.initials,
+            "colour": user.colour,
+            "is_company_admin": user.is_company_admin,
+            **_status(presence, now),
+            "current_space": presence.current_space_id if presence else None,
+            "last_seen": presence.last_seen.isoformat() if presence and presence.last_seen else None,
+        }
+        rows.append(row)
+    return rows

@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from presence import selectors, services
-from presence.api.serializers import MeOut, PresenceIn, PresenceOut, QuietHoursIn, QuietHoursOut, UserOut
+from presence.api.serializers import MeOut, PresenceIn, PresenceOut, QuietHoursIn, QuietHoursOut, UserOut, user_rows
 from virtual_office.api import errors
 from virtual_office.inputs import validated
 from virtual_office.tenancy import AuthenticatedRequest
@@ -21,7 +21,7 @@ class MeView(APIView):
 class UserListView(APIView):
     @extend_schema(responses={200: UserOut(many=True), **errors(401)})
     def get(self, request: AuthenticatedRequest) -> Response:
-        return Response(UserOut(selectors.user_list(user=request.user), many=True).data)
+        return Response(user_rows(selectors.user_list(user=request.user)))
 
 
 class PresenceView(APIView):

@@ -118,3 +118,28 @@ def test_every_signed_in_person_reaches_their_own_presence(api, alice, bob, admi
         assert Presence.objects.get(user=user).status == "away"
         others = Presence.objects.exclude(user=user).values_list("status", flat=True)
         assert set(others) == {"online"}
+
+
+@pytest.mark.django_db
+def test_the_users_list_rows_are_exactly_what_the_serializer_renders(alice, bob, carol, company, space):
+    """users/ builds its rows by hand for speed (presence.api.serializers.user_rows); they must never
+    drift from UserOut, the shape the schema documents, in any state a person can be in."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from presence.api.serializers import UserOut, user_rows
+    from presence.selectors import user_list
+
+    soon = timezone.now() + timedelta(hours=1)
+    Presence.objects.filter(user=alice).update(
+        connected=True, status="dnd", status_text="Focus", status_emoji="🎧", status_until=soon,
+        current_space=space, last_seen=timezone.now(),
+    )
+    Presence.objects.filter(user=bob).update(connected=True, engagements={"in_call": ["call.1"]})
+    UserFactory(company=company, username="nopresence").presence.delete()
+    UserFactory(company=company, display_name="", first_name="", last_name="", avatar_colour="#123456")
+    users = list(user_list(user=alice))
+    assert len(users) == 5
+    assert user_rows(users) == UserOut(users, many=True).data
+    assert {r["status"] for r in user_rows(users)} >= {"dnd", "busy", "offline"}
