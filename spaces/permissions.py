@@ -4,6 +4,7 @@ from django.db.models import QuerySet
 from guardian.shortcuts import get_objects_for_user
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
+from presence.models import Presence
 from spaces.models import Knock, Space
 from virtual_office.errors import Forbidden, NotFound
 from virtual_office.models import User
@@ -47,8 +48,13 @@ def access_space(user: User, space_id: int | str, *, manage: bool = False) -> Sp
 
 
 def can_read_room(user: User, space: Space) -> bool:
-    """A space's room conversation is readable by whoever may enter the space."""
-    return can_enter(user, space)
+    """A space's room conversation is readable by whoever may enter the space, and by whoever is
+    inside it now (someone let in after knocking), while they stay."""
+    if can_enter(user, space):
+        return True
+    if space.company_id != user.company_id:
+        return False
+    return Presence.objects.filter(user_id=user.pk, current_space_id=space.pk).exists()
 
 
 class IsCompanyAdminOrReadOnly(BasePermission):

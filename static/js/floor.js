@@ -120,6 +120,20 @@ export class Floor {
 
   // -- spaces ------------------------------------------------------------------------------------
 
+  /** Highlight a space that a search or the switcher went to, for `ms` (kept across re-renders). */
+  markFound(id, ms) {
+    const element = this.spaceElement(id);
+    if (!element) return null;
+    clearTimeout(this.found?.timer);
+    const timer = setTimeout(() => {
+      if (this.found?.timer === timer) this.found = null;
+      this.spaceElement(id)?.classList.remove("is-found");
+    }, ms);
+    this.found = { id, timer };
+    element.classList.add("is-found");
+    return element;
+  }
+
   spaceElement(id) {
     return this.root.querySelector(`.space[data-space="${Number(id)}"]`);
   }
@@ -141,6 +155,7 @@ export class Floor {
     }
     Object.assign(element.dataset, { x: space.x, y: space.y, w: space.w, h: space.h, capacity: space.capacity });
     element.className = `space kind-${space.kind} status-${space.status}`;
+    element.classList.toggle("is-found", this.found?.id === space.id);
     element.classList.toggle("is-private", Boolean(space.is_private));
     element.classList.toggle("is-locked", Boolean(space.is_private) && !this.enterable.has(space.id));
     element.querySelector("[data-role=name]").textContent = space.name;

@@ -243,11 +243,9 @@ export async function goTo(office, item) {
       return;
     }
     office.layout?.setView("floor");
-    const element = office.floor.spaceElement(item.id);
+    const element = office.floor.markFound(item.id, 2000);
     if (element) {
       element.scrollIntoView({ block: "nearest", inline: "nearest" });
-      element.classList.add("is-found");
-      setTimeout(() => element.classList.remove("is-found"), 2000);
       element.querySelector(".space-enter")?.focus({ preventScroll: true });
     }
   }

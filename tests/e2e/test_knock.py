@@ -6,7 +6,7 @@ from guardian.shortcuts import assign_perm
 from playwright.sync_api import expect
 
 from presence.models import Presence
-from tests.e2e.steps import enter
+from tests.e2e.steps import enter, room_panel, send_in
 from tests.factories import SpaceFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -52,3 +52,8 @@ def test_knock_on_a_private_space_and_be_let_in(open_office, alice, bob, vault):
         expect(space.locator(f'.avatar[data-user="{alice.id}"]')).to_be_visible()
     expect(knock).to_have_count(0)
     assert Presence.objects.get(user=alice).current_space_id == vault.id
+    # Let in, she reads the room's chat while she stays, live.
+    chat = room_panel(a)
+    expect(chat).to_have_attribute("aria-label", "Room chat: Vault")
+    send_in(room_panel(b), "Welcome in")
+    expect(chat.locator(".message", has_text="Welcome in")).to_be_visible()

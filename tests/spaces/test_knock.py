@@ -229,3 +229,19 @@ def test_another_companys_space_and_knocks_are_404(api, alice, bob, vault, mallo
 def test_no_such_knock_is_404(api, bob):
     assert api(bob).post("/api/v1/knocks/999999/admit/").status_code == 404
     assert api(None).post("/api/v1/knocks/1/admit/").status_code == 401
+
+
+def test_a_knocker_let_in_reads_the_room_while_inside_only(api, alice, bob, vault, mallory):
+    room = f"/api/v1/spaces/{vault.id}/conversation/"
+    assert api(alice).get(room).status_code == 404  # outside a private space: its chat is not hers
+    online(alice)
+    knock = services.knock_create(actor=alice, space=vault, note="")
+    assert api(bob).post(f"/api/v1/knocks/{knock.id}/admit/").status_code == 200
+    answer = api(alice).get(room)
+    assert answer.status_code == 200 and answer.json()["space"] == vault.id
+    conversation = answer.json()["id"]
+    assert api(alice).get(f"/api/v1/conversations/{conversation}/messages/").status_code == 200
+    assert api(mallory).get(room).status_code == 404  # another company: never
+    services.space_leave(actor=alice)
+    assert api(alice).get(room).status_code == 404
+    assert api(alice).get(f"/api/v1/conversations/{conversation}/messages/").status_code == 404
