@@ -22,7 +22,8 @@ def on_presence_saved(sender, instance: Presence, update_fields=None, **kwargs) 
 @receiver(post_save, sender=User, dispatch_uid="presence.user_created")
 def on_user_created(sender, instance: User, created: bool, **kwargs) -> None:
     if created:
-        policy = CompanyIdlePolicy.objects.filter(company_id=instance.company_id).first()
+        company_id = instance.company_id
+        policy = CompanyIdlePolicy.objects.filter(company_id=company_id).first() if company_id else None
         idle_seconds = policy.idle_seconds if policy else None
         Presence.objects.get_or_create(user=instance, defaults={"idle_seconds": idle_seconds})
 
