@@ -275,3 +275,21 @@ def test_mesh_cpu_per_page(open_talk_page, company, lounge, alice, bob):
     print(json.dumps(figures))
     (RESULTS / f"space-talk-{figures['date']}.json").write_text(json.dumps(figures, indent=2) + "\n")
     assert all(run["audio_cores"] > 0 for run in runs)
+
+
+def test_a_meeting_offers_its_talk_to_whoever_enters(open_talk_page, lounge, alice, bob):
+    from spaces import services as space_services
+
+    b = open_talk_page(bob)
+    enter(b, lounge)
+    space_services.meeting_start(actor=bob, space=lounge, title="Standup")
+    a = open_talk_page(alice)
+    # A running meeting asks first (knock or walk in); walking in is what "enters" means here.
+    a.page.locator(f'.space[data-space="{lounge.id}"] [data-role=enter]').click()
+    a.page.locator(".toast", has_text="A meeting is running in Lounge").get_by_role("button", name="Walk in").click()
+    expect(a.page.locator(f'.space[data-space="{lounge.id}"] .avatar[data-user="{alice.id}"]')).to_be_visible()
+    offer = a.page.locator(".toast", has_text="“Standup” is on in Lounge.")
+    expect(offer).to_be_visible()
+    offer.get_by_role("button", name="Join its talk").click()
+    expect(a.page.locator("#space-talk [data-talk=join]")).to_have_text("Leave talk")
+    expect(b.page.locator(f'#space-talk .talk-tile[data-user="{alice.id}"]')).to_be_visible()
