@@ -66,9 +66,11 @@ bench: dev-venv
 
 # Two uvicorn workers behind a private nginx, a private Redis and a fresh database on the PostgreSQL of
 # DATABASE_URL; one PASS/FAIL line per check (faults/README.md). ONLY=storm,ghosts runs some alone.
+# The whole run (no ONLY) ends with the API fuzz of `make schema-check`; both must pass.
 faults: dev-venv
 	@command -v nginx >/dev/null 2>&1 || { echo "make faults needs nginx: apt-get install -y nginx"; exit 1; }
-	@eval "$$($(PY) scripts/services.py)" && $(PY) faults/run.py $(if $(ONLY),--only $(ONLY))
+	@eval "$$($(PY) scripts/services.py)" && $(PY) faults/run.py $(if $(ONLY),--only $(ONLY)) \
+	  $(if $(ONLY),,&& $(PY) scripts/schemathesis_run.py $(SCHEMA_CHECK_ARGS))
 
 # Fuzz the REST API against its own OpenAPI schema (schemathesis): a fresh database, a private uvicorn on
 # a spare port, a bounded run (about 3 minutes); fails on any server error, undocumented status or body.

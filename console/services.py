@@ -8,7 +8,9 @@ recorded the same way (`console.signals`).
 
 from __future__ import annotations
 
+import logging
 import secrets
+import smtplib
 from dataclasses import dataclass
 from datetime import time, timedelta
 from typing import Any
@@ -27,6 +29,8 @@ from console.models import AuditEvent, CompanySettings, Invitation, token_hash
 from presence import services as presence_services
 from virtual_office.errors import Conflict, Forbidden, ServiceError
 from virtual_office.models import Company, User
+
+logger = logging.getLogger(__name__)
 
 LOGO_MAX_BYTES = 512 * 1024
 # What a logo may be, by its first bytes (what it says it is counts for nothing). No SVG: it can
@@ -122,16 +126,22 @@ def invitation_url(base_url: str, token: str) -> str:
 
 
 def _mail_invitation(invitation: Invitation, url: str, company_name: str, inviter: str) -> None:
-    send_mail(
-        subject=f"{inviter} invites you to {company_name} on Virtual Office",
-        message=(
-            f"{inviter} invites you to join {company_name} on Virtual Office.\n\n"
-            f"Choose your password here (the link works once, until "
-            f"{invitation.expires_at:%Y-%m-%d %H:%M} UTC):\n{url}\n"
-        ),
-        from_email=None,
-        recipient_list=[invitation.email],
-    )
+    """The invitation by mail. A mail server that refuses or is away loses nothing: the invitation
+    stands, the console shows its link to pass on by hand, and the log says why no mail went out."""
+    try:
+        send_mail(
+            subject=f"{inviter} invites you to {company_name} on Virtual Office",
+            message=(
+                f"{inviter} invites you to join {company_name} on Virtual Office.\n\n"
+                f"Choose your password here (the link works once, until "
+                f"{invitation.expires_at:%Y-%m-%d %H:%M} UTC):\n{url}\n"
+            ),
+            from_email=None,
+            recipient_list=[invitation.email],
+        )
+    except (OSError, smtplib.SMTPException) as exc:
+        logger.warning("invitation %s: no mail went out to its address (%s: %s); the console shows its link",
+                       invitation.id, type(exc).__name__, exc)
 
 
 def invitation_revoke(*, actor: User, invitation: Invitation) -> Invitation:

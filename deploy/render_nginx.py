@@ -20,6 +20,12 @@ from pathlib import Path
 TEMPLATE = Path(__file__).resolve().parent / "nginx.conf"
 TAG = re.compile(r"#\s*render:([a-z_]+)\s*$")
 SERVER_OPTIONS = "max_fails=1 fail_timeout=5s"
+# WebSocket handshakes a second that nginx passes on, per worker (nginx.conf, `ws_open`).
+WS_OPEN_PER_WORKER = 150
+
+
+def ws_open_rate_line(rate: int) -> str:
+    return f"limit_req_zone $ws_handshake zone=ws_open:1m rate={rate}r/s;"
 
 
 def render(values: dict[str, str | list[str] | None], template: str | None = None) -> str:
@@ -77,6 +83,7 @@ def private_values(prefix: Path, port: int, upstream: list[str], *, user: str | 
             f"scgi_temp_path {temp / 'scgi'};",
         ],
         "upstream": upstream,
+        "ws_open_rate": ws_open_rate_line(WS_OPEN_PER_WORKER * len(upstream)),
         # Idle HTTP connections to the workers go after 2 s, so that counting a worker's established TCP
         # connections (the ghosts check) soon counts its WebSockets only.
         "upstream_keepalive_timeout": "keepalive_timeout 2s;",
@@ -95,9 +102,15 @@ def main() -> int:
     parser.add_argument("--upstream", required=True, help="comma-separated host:port of the workers")
     parser.add_argument("--listen", default=None, help="e.g. 80, or 127.0.0.1:8080")
     parser.add_argument("--server-name", default=None)
+    parser.add_argument("--ws-open-rate", type=int, default=None,
+                        help="WebSocket handshakes a second passed on to the workers (default: 150 per worker)")
     parser.add_argument("--template", default=str(TEMPLATE))
     args = parser.parse_args()
-    values: dict[str, str | list[str] | None] = {"upstream": [a for a in args.upstream.split(",") if a]}
+    upstream = [a for a in args.upstream.split(",") if a]
+    values: dict[str, str | list[str] | None] = {
+        "upstream": upstream,
+        "ws_open_rate": ws_open_rate_line(args.ws_open_rate or WS_OPEN_PER_WORKER * len(upstream)),
+    }
     if args.listen:
         values["listen"] = f"listen {args.listen};"
     if args.server_name:

@@ -115,6 +115,8 @@ def server_env(database_url: str) -> dict[str, str]:
             "PYTHONUNBUFFERED": "1",
             # A generous socket budget: the fuzzer is one client sending many requests quickly.
             "WS_RATE_LIMIT": "100000",
+            # Invitations and resets write mail: kept in memory, never sent to whatever listens on :25.
+            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
         }
     )
     env.pop("REDIS_URL", None)  # the in-memory layer and cache: no counters shared with other runs

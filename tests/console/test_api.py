@@ -89,6 +89,22 @@ def test_invitation_create_list_delete(api, admin_user, django_capture_on_commit
     assert taken.status_code == 409 and taken.json()["code"] == "already_member"
 
 
+def test_an_invitation_stands_when_no_mail_can_go_out(api, admin_user, django_capture_on_commit_callbacks, settings,
+                                                     caplog):
+    """A mail server that refuses (or none at all) loses nothing: the invitation is made, the admin gets its
+    link to pass on, and the log says so in one line, without a traceback."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2  # nothing listens
+    client = api(admin_user)
+    with caplog.at_level("WARNING", logger="console.services"):
+        with django_capture_on_commit_callbacks(execute=True):
+            created = client.post("/api/v1/invitations/", {"email": "zoe@example.com"}, format="json")
+    assert created.status_code == 201 and "/accounts/invite/" in created.json()["url"]
+    assert Invitation.objects.get(pk=created.json()["id"]).status == "pending"
+    [record] = [r for r in caplog.records if r.name == "console.services"]
+    assert "no mail went out" in record.getMessage() and record.exc_info is None
+
+
 def test_patch_user_makes_and_unmakes_admin(api, admin_user, alice):
     client = api(admin_user)
     made = client.patch(f"/api/v1/users/{alice.id}/", {"is_company_admin": True}, format="json")
