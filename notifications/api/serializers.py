@@ -25,11 +25,37 @@ class NotificationOut(serializers.Serializer):
     excerpt = serializers.SerializerMethodField()
 
     def get_excerpt(self, obj: Notification) -> str:
-        message = obj.message  # loaded with the row (notifications.selectors)
-        if message is None or message.deleted_at is not None:
-            return ""
-        text = " ".join(message.body.split())
-        return text if len(text) <= EXCERPT_LENGTH else text[: EXCERPT_LENGTH - 1] + "…"
+        return excerpt(obj)
+
+
+def excerpt(notification: Notification) -> str:
+    message = notification.message  # loaded with the row (notifications.selectors)
+    if message is None or message.deleted_at is not None:
+        return ""
+    text = " ".join(message.body.split())
+    return text if len(text) <= EXCERPT_LENGTH else text[: EXCERPT_LENGTH - 1] + "…"
+
+
+_CREATED_AT = serializers.DateTimeField()
+
+
+def notification_row(notification: Notification) -> dict:
+    """Exactly what NotificationOut renders, without a serializer per row: a message to a group of a
+    thousand announces a thousand notifications at its commit (about 100 µs each through the
+    serializer, a few here). A test keeps the two equal."""
+    n = notification
+    return {
+        "id": n.id,
+        "kind": str(n.kind),
+        "actor": n.actor_id,
+        "conversation": n.conversation_id,
+        "message": n.message_id,
+        "space": n.space_id,
+        "call": n.call_id,
+        "created_at": _CREATED_AT.to_representation(n.created_at),
+        "read": n.read_at is not None,
+        "excerpt": excerpt(n),
+    }
 
 
 class NotificationListQuery(serializers.Serializer):

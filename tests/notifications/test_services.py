@@ -265,3 +265,26 @@ def test_a_group_message_is_one_insert(alice, company, django_assert_max_num_que
     with django_assert_max_num_queries(8):
         made = services.message_notify(message_id=message.id, watching=[])
     assert len(made) == 30 and Notification.objects.filter(kind="direct").count() == 30
+
+
+def test_the_event_rows_are_exactly_what_the_serializer_renders(alice, bob):
+    """notification.created is built without a serializer per row (a group of a thousand is a thousand
+    rows at commit): it must stay equal to NotificationOut in every state."""
+    from notifications.api.serializers import NotificationOut, notification_row
+
+    conversation = direct(alice, bob)
+    post(conversation, alice, "x " * 400)  # longer than the excerpt
+    post(conversation, alice, "short")
+    online(alice, bob)
+    call = calling_services.call_create(actor=alice, callee_id=bob.id, kind="voice")
+    Call.objects.filter(pk=call.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    calling_services.invitations_expire()
+    rows = list(Notification.objects.filter(recipient=bob).select_related("message").order_by("id"))
+    assert {row.kind for row in rows} == {"direct", "call_missed"} and len(rows) == 3
+    Notification.objects.filter(pk=rows[1].pk).update(read_at=timezone.now())
+    Message.objects.filter(pk=rows[0].message_id).update(deleted_at=timezone.now())
+    rows = list(Notification.objects.filter(recipient=bob).select_related("message").order_by("id"))
+    for row in rows:
+        assert notification_row(row) == NotificationOut(row).data
+    assert [r["read"] for r in map(notification_row, rows)] == [False, True, False]
+    assert notification_row(rows[0])["excerpt"] == ""  # deleted
