@@ -50,8 +50,7 @@ def _create(rows: list[Notification]) -> list[Notification]:
             except IntegrityError:
                 continue
             made.append(row)
-    for row in made:
-        events.notification_created(row)
+    events.notifications_created(made)
     return made
 
 
@@ -74,31 +73,43 @@ def message_notify(*, message_id: int, watching: Iterable[int] | None = None) ->
     if root is not None and root.sender_id is not None and root.kind == Message.Kind.USER:
         kinds.setdefault(root.sender_id, Kind.THREAD_REPLY)
     if conversation.kind in PRIVATE_KINDS:
-        watchers = set(watching) if watching is not None else selectors.watching_user_ids(conversation.id)
-        participants = Participant.objects.filter(conversation=conversation, is_active=True).values_list(
-            "user_id", flat=True
+        # Who may read a 1:1 or group conversation (messaging.permissions): its active participants,
+        # here only the active people of its company among them. Ids only, in one query: a group of a
+        # thousand is a thousand recipients of every message, and loading their rows cost more than
+        # the rest of sending it.
+        readers = set(
+            Participant.objects.filter(
+                conversation=conversation,
+                is_active=True,
+                user__is_active=True,
+                user__company_id=conversation.company_id,
+            ).values_list("user_id", flat=True)
         )
-        for user_id in participants:
+        watchers = set(watching) if watching is not None else selectors.watching_user_ids(conversation.id)
+        for user_id in readers:
             if user_id not in watchers:
                 kinds.setdefault(user_id, Kind.DIRECT)
-    kinds.pop(message.sender_id, None)
-    if not kinds:
-        return []
-    # Only people who may read the conversation now (a mention list is checked when written, a thread's
-    # author may have left it since), and only active people of its company.
-    people = User.objects.filter(pk__in=kinds, company_id=conversation.company_id, is_active=True)
-    readers = readers_among(conversation, people)
+        kinds.pop(message.sender_id, None)
+        recipients = sorted(user_id for user_id in kinds if user_id in readers)
+    else:
+        kinds.pop(message.sender_id, None)
+        if not kinds:
+            return []
+        # A room: only people who may read it now (a mention list is checked when written, a thread's
+        # author may have left it since), and only active people of its company.
+        people = User.objects.filter(pk__in=kinds, company_id=conversation.company_id, is_active=True)
+        recipients = sorted(user.id for user in readers_among(conversation, people))
     rows = [
         Notification(
             company_id=conversation.company_id,
-            recipient_id=reader.id,
-            kind=kinds[reader.id],
+            recipient_id=user_id,
+            kind=kinds[user_id],
             actor_id=message.sender_id,
             conversation_id=conversation.id,
             message=message,
             space_id=conversation.space_id,
         )
-        for reader in sorted(readers, key=lambda user: user.id)
+        for user_id in recipients
     ]
     return _create(rows)
 

@@ -10,6 +10,7 @@ from calling.domain import call_changed, teleport_changed
 from messaging.models import Message
 from notifications import services
 from spaces.domain import knock_changed
+from virtual_office.realtime import after_commit_in_background
 
 
 @receiver(post_save, sender=Message, dispatch_uid="notifications.message_saved")
@@ -18,7 +19,8 @@ def on_message_saved(sender, instance: Message, created: bool, update_fields=Non
         return  # system notes notify nobody
     message_id = instance.pk
     if created:
-        transaction.on_commit(lambda: services.message_notify(message_id=message_id), robust=True)
+        # Off the sender's path: a message to a group of a thousand makes a thousand notifications.
+        after_commit_in_background(lambda: services.message_notify(message_id=message_id), name="message_notify")
     elif update_fields and "mentions" in update_fields and instance.mentions and not instance.deleted:
         transaction.on_commit(lambda: services.mentions_notify(message_id=message_id), robust=True)
 

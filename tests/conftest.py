@@ -49,6 +49,19 @@ def health_probes_closed(django_db_setup):
 
 
 @pytest.fixture(autouse=True)
+def fresh_channel_layer():
+    """Each test gets a channel layer of its own, as each server process has. channels-redis keeps
+    asyncio locks per channel prefix in the layer object; a receive still pending when an earlier
+    test's event loop closed leaves one locked and bound to that dead loop, and every later receive
+    through the same object failed with "bound to a different event loop" (the hub then delivered
+    only what its own inbox held)."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def frozen_garbage_collected():
     """A hub freezes the collector's objects whenever a socket opens (`Hub.socket_opened`); in a
     server that is what its open sockets hold. In the test process it also froze each finished
@@ -124,6 +137,7 @@ def capture_events(django_capture_on_commit_callbacks, monkeypatch):
 
     sent: list[tuple[str, dict]] = []
     monkeypatch.setattr(realtime, "send_now", lambda group, message: sent.append((group, message)))
+    monkeypatch.setattr(realtime, "send_many_now", lambda messages: sent.extend((m["group"], m) for m in messages))
 
     class Capture:
         def __init__(self) -> None:

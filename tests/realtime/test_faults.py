@@ -75,12 +75,16 @@ async def test_when_redis_answers_again_groups_are_restored_and_sockets_resync(g
     await collect(socket)
     hub = current_hub()
     # As after a Redis restart: the layer forgot this process' memberships.
-    for group_name in list(hub.members):
+    for group_name in [*hub.members, "hubs"]:
         await hub.layer.group_discard(group_name, hub.channel)
     hub.layer_failed("test", ConnectionError("redis restarted"))
     restores = hub.restores
     frames = [await wait_for(socket, "resync")]
     assert hub.restores == restores + 1 and hub.layer_ok
+    # Bundles from other processes (every hub's group) reach it again too.
+    bundle_item = {"type": "event.forward", "group": f"user.{bob.id}", "event": {"type": "test.bundled", "data": {}}}
+    await hub.layer.group_send("hubs", {"type": "event.bundle", "origin": "another-process", "items": [bundle_item]})
+    assert (await wait_for(socket, "test.bundled"))["type"] == "test.bundled"
     # A message published by another process (not through this hub's inbox) reaches the socket again.
     message = await db_call(post, group, alice, "after the restart")
     event = {"type": "message.created", "conversation": group.id, "rev": message.rev, "data": {"id": message.id}}

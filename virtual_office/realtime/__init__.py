@@ -31,7 +31,14 @@ from virtual_office.realtime.frames import (
     user_group,
 )
 from virtual_office.realtime.hub import Hub, current_hub, get_hub
-from virtual_office.realtime.publish import asend_now, commit_memo, send_event_on_commit, send_now
+from virtual_office.realtime.publish import (
+    after_commit_in_background,
+    asend_now,
+    commit_memo,
+    send_event_on_commit,
+    send_events_on_commit,
+    send_now,
+)
 from virtual_office.realtime.registry import (
     hub_job,
     on_hub_start,
@@ -54,6 +61,7 @@ __all__ = [
     "REALTIME_DEFAULTS",
     "Batch",
     "Hub",
+    "after_commit_in_background",
     "asend_now",
     "batch_stats",
     "batched",
@@ -71,6 +79,7 @@ __all__ = [
     "realtime_setting",
     "register_durable_stream",
     "send_event_on_commit",
+    "send_events_on_commit",
     "send_now",
     "socket_action",
     "user_group",

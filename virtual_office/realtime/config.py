@@ -9,6 +9,8 @@ from django.conf import settings
 REALTIME_DEFAULTS: dict[str, float] = {
     "HUB_MAINTENANCE_SECONDS": 15.0,  # drop layer groups no local socket needs any more
     "HUB_GROUP_REFRESH_SECONDS": 3600.0,  # re-add groups well before the layer's group_expiry
+    "HUB_BUNDLE_MIN": 8,  # this many publishes waiting at once go to the other processes as one bundle
+    "HUB_BUNDLE_MAX": 2000,  # ... of at most this many
     "PRESENCE_HEARTBEAT_SECONDS": 10.0,  # bump this process' Connection rows
     "PRESENCE_STALE_SECONDS": 60.0,  # a Connection row not bumped for this long belongs to a dead process
     "WS_AUTH_CHECK_SECONDS": 15.0,  # close sockets whose session, token or user is gone (<= 30 s)

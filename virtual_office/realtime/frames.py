@@ -7,6 +7,10 @@ from typing import Any
 import orjson
 
 FORWARD = "event.forward"
+# Many messages published at once (a group message's notifications: one per member) travel between
+# processes as one layer message to every hub, `{"type": BUNDLE, "items": [message, ...]}`.
+BUNDLE = "event.bundle"
+ALL_HUBS = "hubs"  # the layer group of every hub's channel
 PRESENCE_UPDATED = "presence.updated"
 PRESENCE_BATCH = "presence.batch"
 # Close codes (4000-4999 are the application's).

@@ -11,7 +11,7 @@ from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-from virtual_office.realtime.frames import FORWARD
+from virtual_office.realtime.frames import ALL_HUBS, BUNDLE, FORWARD
 from virtual_office.realtime.hub import current_hub, hub_for_loop
 
 
@@ -44,6 +44,24 @@ def send_event_on_commit(
         message["control"] = control
     # A bound method, not the object: Django names a callback that fails by its __qualname__.
     transaction.on_commit(_CommitSend(group, message, event, once).send, robust=True)
+
+
+def send_events_on_commit(events: list[tuple[str, dict]]) -> None:
+    """`send_event_on_commit(group, event)` for each `(group, event)`, as one: one commit callback,
+    one hand-over to the hub, one bundle to the other processes. For the many events one change
+    makes for as many people (a group message's notifications, one per member's user group), where
+    a thousand separate events cost more than the change itself."""
+    if events:
+        messages = [{"type": FORWARD, "group": group, "event": event} for group, event in events]
+        transaction.on_commit(_CommitSendMany(messages).send, robust=True)
+
+
+class _CommitSendMany:
+    def __init__(self, messages: list[dict]) -> None:
+        self.messages = messages
+
+    def send(self) -> None:
+        send_many_now(self.messages)
 
 
 class _CommitSend:
@@ -109,6 +127,30 @@ def _already_pending(once: str) -> bool:
     )
 
 
+def after_commit_in_background(work: Callable[[], Any], *, name: str) -> None:
+    """`work()` once the current transaction commits (never on rollback), off the calling thread when
+    that thread serves a server process' event loop: in the process' worker pool, so the action that
+    committed (a `message.send`, a request) answers without waiting for it, and the next action on
+    that thread does not queue behind it. Elsewhere (a management command, a test calling services)
+    it runs right after the commit, in the calling thread. A failure is logged, as for any robust
+    commit callback. For follow-up work whose result the action does not return: a message's
+    notifications (a group of a thousand is a thousand rows)."""
+    transaction.on_commit(_Background(work, name).start, robust=True)
+
+
+class _Background:
+    def __init__(self, work: Callable[[], Any], name: str) -> None:
+        self.work, self.name = work, name
+
+    def start(self) -> None:
+        loop = _calling_event_loop()
+        hub = hub_for_loop(loop) if loop is not None else None
+        if loop is None or hub is None or not hub.running:
+            self.work()
+            return
+        loop.call_soon_threadsafe(hub.run_in_pool, self.work, self.name)
+
+
 def send_now(group: str, message: dict) -> None:
     """Publish from synchronous code: through this process' hub if the code runs on behalf of the
     server's event loop (a socket action or a request, via `sync_to_async`), else through the layer."""
@@ -120,6 +162,19 @@ def send_now(group: str, message: dict) -> None:
     layer = get_channel_layer()
     if layer is not None:
         async_to_sync(layer.group_send)(group, message)
+
+
+def send_many_now(messages: list[dict]) -> None:
+    """`send_now` for many messages (each with its `group`), handed over at once: through this
+    process' hub as one call, else through the layer as one bundle to every hub."""
+    loop = _calling_event_loop()
+    hub = hub_for_loop(loop) if loop is not None else None
+    if loop is not None and hub is not None and hub.running:
+        loop.call_soon_threadsafe(hub.publish_many, messages)
+        return
+    layer = get_channel_layer()
+    if layer is not None:
+        async_to_sync(layer.group_send)(ALL_HUBS, {"type": BUNDLE, "origin": "", "items": messages})
 
 
 async def asend_now(group: str, message: dict) -> None:
