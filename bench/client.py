@@ -2,7 +2,8 @@
 
 Started by bench/run.py, one or more at a time, so that the receiving side is spread over processes.
 Talks to it by lines of JSON: it prints `{"ready": n, "failed": k}` once every socket has had its
-`hello`, then obeys `dump` (write the receipts so far to the --out file and forget them), `any`
+`hello`, then obeys `dump` (write the receipts so far to the --out file and forget them), `watch`
+(every socket watches the benchmark conversation, as a page with it open), `any`
 (from now on every conversation's `message.created` is a receipt: the cold-group phase, whose
 conversation does not exist yet) and `quit`.
 
@@ -114,6 +115,18 @@ class Receivers:
         self.other.clear()
         return count
 
+    async def watch_all(self, conversation: int) -> int:
+        """Every socket watches `conversation`, as a page with it open does (its people then get no
+        `direct` notification for its messages); returns once every socket's ack came (or after 60 s),
+        with how many did."""
+        frame = orjson.dumps({"action": "watch", "ref": "w", "conversation": conversation})
+        acks = self.other["ack"]
+        await asyncio.gather(*(ws.send(frame, text=True) for ws in self.sockets), return_exceptions=True)
+        deadline = time.time() + 60
+        while self.other["ack"] - acks < len(self.sockets) and time.time() < deadline:
+            await asyncio.sleep(0.05)
+        return self.other["ack"] - acks
+
     async def close_all(self) -> None:
         for task in self.tasks:
             task.cancel()
@@ -151,6 +164,10 @@ async def main() -> None:
         line = (await reader.readline()).decode().strip()
         if line == "dump":
             say({"dumped": receivers.dump(args.out)})
+        elif line == "watch":
+            started = time.time()
+            acked = await receivers.watch_all(args.conversation)
+            say({"watching": len(receivers.sockets), "acked": acked, "seconds": round(time.time() - started, 2)})
         elif line == "any":
             receivers.conversation = None
             say({"any": True})

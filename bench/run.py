@@ -306,10 +306,10 @@ class ClientProcess:
             raise RuntimeError("client process ended early")
         return orjson.loads(raw)
 
-    async def command(self, word: str) -> dict:
+    async def command(self, word: str, timeout: float = 60) -> dict:
         self.proc.stdin.write(word.encode() + b"\n")
         await self.proc.stdin.drain()
-        return await self.line(60)
+        return await self.line(timeout)
 
     async def dump(self) -> dict:
         self.proc.stdin.write(b"dump\n")
@@ -364,6 +364,13 @@ class Receivers:
             "per_second": round((len(tokens) - failed) / seconds, 1),
         }
         return cls(processes, connect)
+
+    async def watch(self) -> dict:
+        """Every receiver watches the benchmark conversation (as a page with it open); returns once
+        every watch was acknowledged: sockets, acks and the seconds the slowest client process took."""
+        states = await asyncio.gather(*(p.command("watch", timeout=90) for p in self.processes))
+        return {"sockets": sum(s["watching"] for s in states), "acked": sum(s["acked"] for s in states),
+                "seconds": max(s["seconds"] for s in states)}
 
     async def accept_any(self) -> None:
         """From now on every conversation's `message.created` is a receipt."""
@@ -662,7 +669,20 @@ async def run_server(kind: str, port: int, seed, args, workdir: Path) -> dict:
                 profile = f"{args.profile}/{kind}-throughput.txt" if args.profile else None
                 result = await throughput_phase(sender, receivers, server, seed.conversations[n], audience,
                                                 args.throughput_seconds, args.window, profile)
-                out["throughput"] = {"sockets": n, **result}
+                out["throughput"] = {"sockets": n, "receivers_watching": False, **result}
+                log(f"    {result['deliveries_per_second']} deliveries/s ({result['messages_per_second']} msg/s), "
+                    f"server CPU {result['server_cpu_seconds']} s, "
+                    f"machine busy {result['machine_cpu_busy_percent']} %, "
+                    f"lost {result['lost']} dup {result['duplicated']}")
+                # The same with every receiver watching the conversation, as pages with it open: each
+                # message is then fan-out only, with no `direct` notification (a row and a frame) per
+                # receiver. This is the figure comparable with runs before notifications existed.
+                watched = await receivers.watch()
+                log(f"  {kind} N={n}: {watched['acked']} of {watched['sockets']} receivers watching after "
+                    f"{watched['seconds']} s; throughput for {args.throughput_seconds} s")
+                result = await throughput_phase(sender, receivers, server, seed.conversations[n], audience,
+                                                args.throughput_seconds, args.window, None)
+                out["throughput_watching"] = {"sockets": n, "receivers_watching": True, "watch": watched, **result}
                 log(f"    {result['deliveries_per_second']} deliveries/s ({result['messages_per_second']} msg/s), "
                     f"server CPU {result['server_cpu_seconds']} s, "
                     f"machine busy {result['machine_cpu_busy_percent']} %, "
@@ -1033,7 +1053,7 @@ def targets_met(result: dict) -> dict:
     whole = lat.get("1000", {}).get("whole_send_to_receipt_ms", {})
     thr = result.get("throughput", {})
     mem = result.get("memory", {})
-    phases = [*lat.values(), thr] if thr else list(lat.values())
+    phases = [*lat.values(), *(p for p in (thr, result.get("throughput_watching")) if p)]
     met = {
         "n100_p50": n100.get("p50", 1e9) <= TARGETS["n100_p50_ms"],
         "n100_p99": n100.get("p99", 1e9) <= TARGETS["n100_p99_ms"],
@@ -1061,13 +1081,15 @@ def compare(servers: dict) -> dict:
                                        for k, v in servers.items()}
     rows["deliveries_per_second"] = {k: v.get("throughput", {}).get("deliveries_per_second")
                                      for k, v in servers.items()}
+    rows["deliveries_per_second_watching"] = {k: v.get("throughput_watching", {}).get("deliveries_per_second")
+                                              for k, v in servers.items()}
     rows["kb_per_idle_socket"] = {k: v.get("memory", {}).get("kb_per_socket") for k, v in servers.items()}
     wins: dict[str, int] = dict.fromkeys(servers, 0)
     for name, row in rows.items():
         values = {k: v for k, v in row.items() if v is not None}
         if len(values) < 2:
             continue
-        best = max(values, key=values.get) if name == "deliveries_per_second" else min(values, key=values.get)
+        best = max(values, key=values.get) if name.startswith("deliveries_per_second") else min(values, key=values.get)
         wins[best] += 1
     return {"figures": rows, "wins": wins, "faster": max(wins, key=wins.get)}
 
