@@ -77,3 +77,28 @@ async def test_a_bundle_from_another_process_reaches_the_sockets_of_its_groups_o
     frames = await collect(socket)
     assert [f["data"]["n"] for f in frames if f["type"] == "test.event"] == list(range(10))
     await close_all(bobs)
+
+
+async def test_a_group_joined_while_maintenance_discards_others_keeps_its_socket(spied_hub, bob, monkeypatch):
+    """The maintenance pass drops groups no socket needs; a socket subscribing to one of them while the
+    pass awaits the discard of another keeps it (it used to lose its member set and hear nothing)."""
+    socket, hub, _ = spied_hub
+    hub.members["conversation.900001"] = set()
+    hub.members["conversation.900002"] = set()
+    bobs = await connect(bob)
+    consumer = next(c for c in hub.consumers if c.user_id == bob.id)
+    real_discard = hub.layer.group_discard
+
+    async def discard(group: str, channel: str) -> None:
+        if group == "conversation.900001":  # meanwhile, bob's socket joins the next group in the pass
+            await consumer.join_group("conversation.900002")
+        await real_discard(group, channel)
+
+    monkeypatch.setattr(hub.layer, "group_discard", discard)
+    await hub.drop_unused_groups()
+    assert "conversation.900001" not in hub.members
+    assert consumer in hub.members["conversation.900002"]
+    hub.publish("conversation.900002", forward("conversation.900002", 7))
+    frames = await collect(bobs)
+    assert [f["data"]["n"] for f in frames if f["type"] == "test.event"] == [7]
+    await close_all(bobs)

@@ -333,18 +333,27 @@ class Hub:
             if await consumer.deliver(text, conversation, rev):
                 self.delivered += 1
 
+    async def drop_unused_groups(self) -> None:
+        """Leave the layer groups no local socket needs any more. Each group is checked again just
+        before it goes: the discards before it yield to the loop, and a socket that subscribed
+        meanwhile must keep its group (dropping its member set silently cut it off from every
+        event of that group, while it believed itself joined)."""
+        for group in [g for g, members in self.members.items() if not members]:
+            if self.members.get(group) or group in self._joining:
+                continue  # a socket subscribed while earlier groups were being discarded
+            self.members.pop(group, None)
+            await self.layer.group_discard(group, self.channel)
+            if self.members.get(group):
+                # A socket subscribed while the discard was in flight: make sure we stay in.
+                await self.layer.group_add(group, self.channel)
+
     async def _maintenance_loop(self) -> None:
         loop = asyncio.get_running_loop()
         last_refresh = loop.time()
         while True:
             await asyncio.sleep(realtime_setting("HUB_MAINTENANCE_SECONDS"))
             try:
-                for group in [g for g, members in self.members.items() if not members]:
-                    del self.members[group]
-                    await self.layer.group_discard(group, self.channel)
-                    if self.members.get(group):
-                        # A socket subscribed while the discard was in flight: make sure we stay in.
-                        await self.layer.group_add(group, self.channel)
+                await self.drop_unused_groups()
                 if loop.time() - last_refresh > realtime_setting("HUB_GROUP_REFRESH_SECONDS"):
                     last_refresh = loop.time()
                     for group in [ALL_HUBS, *self.members]:
