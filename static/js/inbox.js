@@ -36,10 +36,19 @@ export class InboxState {
     this.unread = 0;
   }
 
-  /** Rows from the list endpoint (any order); the server's count when known. */
+  /**
+   * Rows from the list endpoint (any order); the server's count when known. The count and the lists
+   * are read by separate requests while live notifications keep arriving: one that came live and is
+   * newer than anything the lists returned may have been made after the server counted, so it is
+   * added to what the lists say is unread rather than lost under an older count.
+   */
   load(rows, unread = null) {
+    const newestListed = rows.reduce((newest, row) => Math.max(newest, row.id), 0);
     for (const row of rows) this.byId.set(row.id, { ...this.byId.get(row.id), ...row });
-    if (unread !== null) this.unread = unread;
+    if (unread === null) return;
+    const listedUnread = new Set(rows.filter((row) => !row.read).map((row) => row.id)).size;
+    const newerLive = [...this.byId.values()].filter((row) => row.id > newestListed && !row.read).length;
+    this.unread = Math.max(unread, listedUnread + newerLive);
   }
 
   /** A live notification: true if it is new to this tab (a repeat after a resume counts once). */

@@ -85,14 +85,15 @@ def events_reach_the_server(monkeypatch):
     publish from a short-lived thread instead."""
     from virtual_office.realtime import publish as realtime
 
-    publish = realtime.send_now
+    publish, publish_many = realtime.send_now, realtime.send_many_now
 
-    def send_now(group: str, message: dict) -> None:
-        worker = threading.Thread(target=publish, args=(group, message))
+    def in_a_thread(target, *args) -> None:
+        worker = threading.Thread(target=target, args=args)
         worker.start()
         worker.join(timeout=10)
 
-    monkeypatch.setattr(realtime, "send_now", send_now)
+    monkeypatch.setattr(realtime, "send_now", lambda group, message: in_a_thread(publish, group, message))
+    monkeypatch.setattr(realtime, "send_many_now", lambda messages: in_a_thread(publish_many, messages))
 
 
 # Spaces several browser tests walk into.

@@ -29,6 +29,18 @@ describe("inbox state", () => {
     assert.deepEqual(state.items().map((n) => n.id), [3, 2, 1], "newest first");
   });
 
+  test("a live one that came while the count was being read is not lost under the older count", () => {
+    const state = new InboxState();
+    assert.equal(state.add(note(1)), true); // live, while the page's first reads are on their way
+    assert.equal(state.add(note(2)), true);
+    state.load([note(1)], 1); // the server counted and listed before the second was made
+    assert.equal(state.unread, 2);
+    const again = new InboxState();
+    again.add(note(2));
+    again.load([note(2), note(1)], 2); // both read after it: counted once
+    assert.equal(again.unread, 2);
+  });
+
   test("marking read", () => {
     const state = new InboxState();
     state.load([note(1), note(2), note(3, { conversation: 9 })], 3);
