@@ -9,6 +9,7 @@
 - `registry`: what apps plug in from `AppConfig.ready()` (actions, open/close/control hooks, the
   durable stream, hub jobs);
 - `batch`: calls many sockets make at once, run together;
+- `coalesce`: a group's state changes held for a moment, so that a burst goes out as one frame;
 - `upkeep`: the core's own hub jobs.
 
 The names apps use are importable from here.

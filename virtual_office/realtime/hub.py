@@ -43,6 +43,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from virtual_office.errors import is_unavailable
 from virtual_office.realtime import registry
+from virtual_office.realtime.coalesce import Coalescer
 from virtual_office.realtime.config import realtime_setting
 from virtual_office.realtime.frames import ALL_HUBS, BUNDLE, PRESENCE_BATCH, PRESENCE_UPDATED, envelope
 
@@ -92,14 +93,10 @@ class Hub:
         self._catch_up_timer: asyncio.TimerHandle | None = None
         self.replay_queries = 0
         self.job_runs: dict[str, int] = {}  # hub job name -> finished runs (tests wait on these)
-        # Presence frames waiting for the next flush, per company group: user id -> latest payload.
-        self._presence_pending: dict[str, dict[int, dict]] = {}
-        self._presence_flush: dict[str, asyncio.TimerHandle] = {}
-        self._presence_last_flush: dict[str, float] = {}
-        # Events of LATEST_WINS types waiting for their group's next flush (`coalesce_latest`).
-        self._latest_pending: dict[str, dict] = {}
-        self._latest_flush: dict[str, asyncio.TimerHandle] = {}
-        self._latest_last_flush: dict[str, float] = {}
+        # Presence changes per company group (user id -> latest payload), and events of LATEST_WINS
+        # types per group (the one latest message), waiting for their group's next flush.
+        self._presence = Coalescer(self.flush_presence)
+        self._latest = Coalescer(self.flush_latest)
         self._background: set[asyncio.Future] = set()  # after_commit_in_background work still running
         self.presence_frames = 0
         # People whose socket here closed -> when their grace period ends (loop time): settled in
@@ -309,11 +306,11 @@ class Hub:
         if event is None:
             return
         if event.get("type") == PRESENCE_UPDATED and group.startswith("company."):
-            if self.coalesce_presence(group, event["data"]):
+            if self._presence.hold(group, event["data"]["user"], event["data"]):
                 await self.flush_presence(group)  # the first after a quiet window: in order, at once
             return
         if event.get("type") in LATEST_WINS:
-            if self.coalesce_latest(group, message):
+            if self._latest.hold(group, None, message):
                 await self.flush_latest(group)
             return
         await self.deliver_event(members, message, event)
@@ -367,90 +364,36 @@ class Hub:
         for task in self._tasks:
             task.cancel()
         self._tasks.clear()
-        for timer in [*self._presence_flush.values(), *self._latest_flush.values()]:
-            timer.cancel()
-        self._presence_flush.clear()
-        self._latest_flush.clear()
+        self._presence.cancel()
+        self._latest.cancel()
         if self._catch_up_timer is not None:
             self._catch_up_timer.cancel()
             self._catch_up_timer = None
 
-    # -- presence to a company: coalesced ---------------------------------------------------------
-    # A morning login wave would otherwise send every socket of the company one frame per login
-    # (1,000 logins: a million frames). The first change after a quiet period goes out at once;
-    # later ones wait for the end of the window and go out together, the latest per user, as one
-    # `presence.batch` frame (`{"updates": [payload, ...]}`) or a plain `presence.updated` if only
-    # one user changed.
-
-    def coalesce_presence(self, group: str, data: dict) -> bool:
-        """Hold a company's presence change; True if it should go out now (a quiet window)."""
-        pending = self._presence_pending.setdefault(group, {})
-        pending[data["user"]] = data
-        if group in self._presence_flush:
-            return False
-        loop = asyncio.get_running_loop()
-        window = realtime_setting("PRESENCE_COALESCE_SECONDS")
-        last = self._presence_last_flush.get(group)
-        wait = 0.0 if last is None else last + window - loop.time()
-        if wait <= 0:
-            return True
-        self._presence_flush[group] = loop.call_later(wait, self._flush_presence_soon, group)
-        return False
-
-    def _flush_presence_soon(self, group: str) -> None:
-        asyncio.ensure_future(self.flush_presence(group))
+    # -- coalesced events (virtual_office.realtime.coalesce) ---------------------------------------
+    # Presence to a company goes out as one `presence.batch` frame (`{"updates": [payload, ...]}`,
+    # the latest per user) or a plain `presence.updated` if only one user changed. Of an event that
+    # carries a whole state (LATEST_WINS: a conversation's watcher list) only the latest goes out.
 
     async def flush_presence(self, group: str) -> None:
-        timer = self._presence_flush.pop(group, None)
-        if timer is not None:
-            timer.cancel()
-        pending = self._presence_pending.pop(group, None)
+        pending = self._presence.take(group)
         members = self.members.get(group)
         if not pending or not members:
             return
-        self._presence_last_flush[group] = asyncio.get_running_loop().time()
         updates = list(pending.values())
         if len(updates) == 1:
             frame = envelope(PRESENCE_UPDATED, updates[0])
         else:
             frame = envelope(PRESENCE_BATCH, {"updates": updates})
-        text = orjson.dumps(frame).decode()
         self.presence_frames += 1
-        for consumer in list(members):
-            if await consumer.deliver(text, None, None):
-                self.delivered += 1
-
-    # -- events whose latest supersedes the earlier ones: coalesced per group --------------------------
-    # `conversation.presence` carries a conversation's whole watcher list. When a thousand people open
-    # the same conversation at once (an all-hands), each `watch` announced the list to every watcher:
-    # a million frames. As for presence, the first after a quiet window goes out at once; later ones
-    # wait for the end of the window (PRESENCE_COALESCE_SECONDS), and only the latest goes out.
-
-    def coalesce_latest(self, group: str, message: dict) -> bool:
-        """Hold `message` as its group's latest; True if it should go out now (a quiet window)."""
-        self._latest_pending[group] = message
-        if group in self._latest_flush:
-            return False
-        loop = asyncio.get_running_loop()
-        last = self._latest_last_flush.get(group)
-        wait = 0.0 if last is None else last + realtime_setting("PRESENCE_COALESCE_SECONDS") - loop.time()
-        if wait <= 0:
-            return True
-        self._latest_flush[group] = loop.call_later(wait, lambda: asyncio.ensure_future(self.flush_latest(group)))
-        return False
+        await self.deliver_event(members, {}, frame)
 
     async def flush_latest(self, group: str) -> None:
-        timer = self._latest_flush.pop(group, None)
-        if timer is not None:
-            timer.cancel()
-        message = self._latest_pending.pop(group, None)
+        pending = self._latest.take(group)
         members = self.members.get(group)
-        if message is None or not members:
+        if not pending or not members:
             return
-        self._latest_last_flush[group] = asyncio.get_running_loop().time()
-        if len(self._latest_last_flush) > 10_000:  # forget quiet groups now and then
-            horizon = self._latest_last_flush[group] - 60.0
-            self._latest_last_flush = {g: t for g, t in self._latest_last_flush.items() if t > horizon}
+        message = pending[None]
         await self.deliver_event(members, message, message["event"])
 
     # -- Redis away and back ------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 from virtual_office.realtime.frames import ALL_HUBS, BUNDLE, FORWARD
-from virtual_office.realtime.hub import current_hub, hub_for_loop
+from virtual_office.realtime.hub import Hub, current_hub, hub_for_loop
 
 
 def send_event_on_commit(
@@ -143,20 +143,20 @@ class _Background:
         self.work, self.name = work, name
 
     def start(self) -> None:
-        loop = _calling_event_loop()
-        hub = hub_for_loop(loop) if loop is not None else None
-        if loop is None or hub is None or not hub.running:
+        serving = _serving_hub()
+        if serving is None:
             self.work()
             return
+        loop, hub = serving
         loop.call_soon_threadsafe(hub.run_in_pool, self.work, self.name)
 
 
 def send_now(group: str, message: dict) -> None:
     """Publish from synchronous code: through this process' hub if the code runs on behalf of the
     server's event loop (a socket action or a request, via `sync_to_async`), else through the layer."""
-    loop = _calling_event_loop()
-    hub = hub_for_loop(loop) if loop is not None else None
-    if loop is not None and hub is not None and hub.running:
+    serving = _serving_hub()
+    if serving is not None:
+        loop, hub = serving
         loop.call_soon_threadsafe(hub.publish, group, message)
         return
     layer = get_channel_layer()
@@ -167,9 +167,9 @@ def send_now(group: str, message: dict) -> None:
 def send_many_now(messages: list[dict]) -> None:
     """`send_now` for many messages (each with its `group`), handed over at once: through this
     process' hub as one call, else through the layer as one bundle to every hub."""
-    loop = _calling_event_loop()
-    hub = hub_for_loop(loop) if loop is not None else None
-    if loop is not None and hub is not None and hub.running:
+    serving = _serving_hub()
+    if serving is not None:
+        loop, hub = serving
         loop.call_soon_threadsafe(hub.publish_many, messages)
         return
     layer = get_channel_layer()
@@ -185,6 +185,16 @@ async def asend_now(group: str, message: dict) -> None:
     layer = get_channel_layer()
     if layer is not None:
         await layer.group_send(group, message)
+
+
+def _serving_hub() -> tuple[asyncio.AbstractEventLoop, Hub] | None:
+    """The event loop this thread works for (a socket action or a request, via `sync_to_async`) and
+    its running hub; None outside a server process' loop."""
+    loop = _calling_event_loop()
+    hub = hub_for_loop(loop) if loop is not None else None
+    if loop is None or hub is None or not hub.running:
+        return None
+    return loop, hub
 
 
 def _calling_event_loop() -> asyncio.AbstractEventLoop | None:
