@@ -34,6 +34,7 @@ export class InboxState {
   constructor() {
     this.byId = new Map();
     this.unread = 0;
+    this.reads = 0; // how many times this tab marked something read: a count read before one is stale
   }
 
   /**
@@ -41,11 +42,18 @@ export class InboxState {
    * are read by separate requests while live notifications keep arriving: one that came live and is
    * newer than anything the lists returned may have been made after the server counted, so it is
    * added to what the lists say is unread rather than lost under an older count.
+   *
+   * Read is for good: a row this tab marked read while the lists were on their way stays read, and
+   * pass `readsAtStart` (this.reads when the requests went out) so that a count taken before such a
+   * mark is not believed (the answer to the mark brings the server's count).
    */
-  load(rows, unread = null) {
+  load(rows, unread = null, readsAtStart = this.reads) {
     const newestListed = rows.reduce((newest, row) => Math.max(newest, row.id), 0);
-    for (const row of rows) this.byId.set(row.id, { ...this.byId.get(row.id), ...row });
-    if (unread === null) return;
+    for (const row of rows) {
+      const known = this.byId.get(row.id);
+      this.byId.set(row.id, { ...known, ...row, read: Boolean(row.read || known?.read) });
+    }
+    if (unread === null || readsAtStart !== this.reads) return;
     const listedUnread = new Set(rows.filter((row) => !row.read).map((row) => row.id)).size;
     const newerLive = [...this.byId.values()].filter((row) => row.id > newestListed && !row.read).length;
     this.unread = Math.max(unread, listedUnread + newerLive);
@@ -70,12 +78,14 @@ export class InboxState {
       }
     }
     this.unread = Math.max(0, this.unread - changed.length);
+    if (changed.length) this.reads += 1;
     return changed;
   }
 
   markAllRead() {
     for (const row of this.byId.values()) row.read = true;
     this.unread = 0;
+    this.reads += 1;
   }
 
   /** Unread ones about a conversation (known to this tab). */
@@ -208,13 +218,14 @@ export class Inbox {
 
   /** After every (re)connect: the count and what arrived meanwhile. */
   async refresh() {
+    const readsAtStart = this.state.reads;
     try {
       const [me, recent, unread] = await Promise.all([
         get("me/"),
         get(`notifications/?limit=${RECENT}`),
         get(`notifications/?unread=1&limit=${UNREAD_MAX}`),
       ]);
-      this.state.load([...recent, ...unread], me.notifications_unread ?? null);
+      this.state.load([...recent, ...unread], me.notifications_unread ?? null, readsAtStart);
       this.loaded = true;
     } catch (error) {
       return; // the next reconnect tries again; live events keep the badge meanwhile

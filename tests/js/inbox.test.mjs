@@ -52,6 +52,19 @@ describe("inbox state", () => {
     assert.deepEqual(state.unreadIn(9), []);
   });
 
+  test("a mark made while the lists were on their way stands (read is for good)", () => {
+    const state = new InboxState();
+    state.add(note(1));
+    state.add(note(2));
+    const readsAtStart = state.reads; // the page asks for its lists here
+    state.markAllRead(); // "Mark all read" before they answer
+    state.load([note(1), note(2)], 2, readsAtStart); // the lists and count from before the mark
+    assert.equal(state.unread, 0, "a count taken before the mark is not believed");
+    assert.deepEqual(state.items().filter((n) => !n.read), [], "rows read here stay read");
+    state.load([note(3)], 1, state.reads); // a later load counts again
+    assert.equal(state.unread, 1);
+  });
+
   test("unread mentions per conversation, for the side bar's order", () => {
     const state = new InboxState();
     state.load([note(1, { kind: "mention" }), note(2, { kind: "mention" }), note(3, { kind: "mention", conversation: 9, read: true }), note(4)], 3);
