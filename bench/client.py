@@ -120,12 +120,13 @@ class Receivers:
         `direct` notification for its messages); returns once every socket's ack came (or after 60 s),
         with how many did."""
         frame = orjson.dumps({"action": "watch", "ref": "w", "conversation": conversation})
-        acks = self.other["ack"]
+        before = Counter(self.other)
         await asyncio.gather(*(ws.send(frame, text=True) for ws in self.sockets), return_exceptions=True)
         deadline = time.time() + 60
-        while self.other["ack"] - acks < len(self.sockets) and time.time() < deadline:
+        while self.other["ack"] - before["ack"] < len(self.sockets) and time.time() < deadline:
             await asyncio.sleep(0.05)
-        return self.other["ack"] - acks
+        self.watch_frames = dict(Counter(self.other) - before)  # what came meanwhile (errors, presence)
+        return self.other["ack"] - before["ack"]
 
     async def close_all(self) -> None:
         for task in self.tasks:
@@ -167,7 +168,8 @@ async def main() -> None:
         elif line == "watch":
             started = time.time()
             acked = await receivers.watch_all(args.conversation)
-            say({"watching": len(receivers.sockets), "acked": acked, "seconds": round(time.time() - started, 2)})
+            say({"watching": len(receivers.sockets), "acked": acked, "seconds": round(time.time() - started, 2),
+                 "frames": receivers.watch_frames})
         elif line == "any":
             receivers.conversation = None
             say({"any": True})

@@ -36,6 +36,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 
 import orjson
@@ -369,7 +370,11 @@ class Receivers:
         """Every receiver watches the benchmark conversation (as a page with it open); returns once
         every watch was acknowledged: sockets, acks and the seconds the slowest client process took."""
         states = await asyncio.gather(*(p.command("watch", timeout=90) for p in self.processes))
+        frames: Counter[str] = Counter()
+        for state in states:
+            frames.update(state.get("frames", {}))
         return {"sockets": sum(s["watching"] for s in states), "acked": sum(s["acked"] for s in states),
+                "frames": dict(frames),
                 "seconds": max(s["seconds"] for s in states)}
 
     async def accept_any(self) -> None:
@@ -679,9 +684,11 @@ async def run_server(kind: str, port: int, seed, args, workdir: Path) -> dict:
                 # receiver. This is the figure comparable with runs before notifications existed.
                 watched = await receivers.watch()
                 log(f"  {kind} N={n}: {watched['acked']} of {watched['sockets']} receivers watching after "
-                    f"{watched['seconds']} s; throughput for {args.throughput_seconds} s")
+                    f"{watched['seconds']} s (frames meanwhile {watched['frames']}); "
+                    f"throughput for {args.throughput_seconds} s")
+                profile = f"{args.profile}/{kind}-throughput-watching.txt" if args.profile else None
                 result = await throughput_phase(sender, receivers, server, seed.conversations[n], audience,
-                                                args.throughput_seconds, args.window, None)
+                                                args.throughput_seconds, args.window, profile)
                 out["throughput_watching"] = {"sockets": n, "receivers_watching": True, "watch": watched, **result}
                 log(f"    {result['deliveries_per_second']} deliveries/s ({result['messages_per_second']} msg/s), "
                     f"server CPU {result['server_cpu_seconds']} s, "

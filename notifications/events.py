@@ -1,7 +1,11 @@
 """Payloads and recipients of notification events: `notification.created`, to the recipient's sockets
 only (`user.<id>`), after the commit that made it; also under dnd (the page decides what to show)."""
 
-from notifications.api.serializers import notification_row
+from datetime import datetime
+from typing import Any
+
+from messaging.models import Message
+from notifications.api.serializers import message_notification_rows, notification_row
 from notifications.models import Notification
 from virtual_office.realtime import envelope, send_events_on_commit, user_group
 
@@ -12,3 +16,18 @@ def notifications_created(notifications: list[Notification]) -> None:
     send_events_on_commit(
         [(user_group(n.recipient_id), envelope("notification.created", notification_row(n))) for n in notifications]
     )
+
+
+def message_notifications_created(
+    message: Message, created_at: datetime, made: list[tuple[int, int, str]]
+) -> list[dict[str, Any]]:
+    """Notifications just inserted about `message` ((id, recipient id, kind) each), announced as one
+    after commit; returns their rows."""
+    rows = message_notification_rows(message, created_at, [(id_, kind) for id_, _, kind in made])
+    send_events_on_commit(
+        [
+            (user_group(recipient), envelope("notification.created", row))
+            for (_, recipient, _), row in zip(made, rows, strict=True)
+        ]
+    )
+    return rows

@@ -60,6 +60,18 @@ def watching_user_ids(conversation_id: int) -> set[int]:
         return set()
 
 
+async def watching_user_ids_now(conversation_id: int) -> set[int]:
+    """`watching_user_ids` from async code (a server process' event loop, where the shared state's
+    connections live): one round trip."""
+    try:
+        return set(await shared_state.watchers(conversation_id))
+    except Exception as error:
+        if not is_unavailable(error):
+            raise
+        logger.warning("notifications: watchers of conversation %s unknown (%r)", conversation_id, error)
+        return set()
+
+
 def _run_async(function: Callable[[int], Awaitable[list[int]]], conversation_id: int) -> list[int]:
     """`async_to_sync`, also from a thread whose event loop is running (it refuses there): then from a
     short-lived thread of its own."""

@@ -8,7 +8,7 @@ from django.dispatch import receiver
 
 from calling.domain import call_changed, teleport_changed
 from messaging.models import Message
-from notifications import services
+from notifications import selectors, services
 from spaces.domain import knock_changed
 from virtual_office.realtime import after_commit_in_background
 
@@ -17,10 +17,15 @@ from virtual_office.realtime import after_commit_in_background
 def on_message_saved(sender, instance: Message, created: bool, update_fields=None, **kwargs) -> None:
     if instance.kind != Message.Kind.USER or instance.sender_id is None:
         return  # system notes notify nobody
-    message_id = instance.pk
+    message_id, conversation_id = instance.pk, instance.conversation_id
     if created:
         # Off the sender's path: a message to a group of a thousand makes a thousand notifications.
-        after_commit_in_background(lambda: services.message_notify(message_id=message_id), name="message_notify")
+        # Who watches the conversation is asked on the event loop first (one Redis round trip there).
+        after_commit_in_background(
+            lambda watching: services.message_notify(message_id=message_id, watching=watching),
+            ask=lambda: selectors.watching_user_ids_now(conversation_id),
+            name="message_notify",
+        )
     elif update_fields and "mentions" in update_fields and instance.mentions and not instance.deleted:
         transaction.on_commit(lambda: services.mentions_notify(message_id=message_id), robust=True)
 

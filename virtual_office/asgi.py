@@ -2,6 +2,7 @@
 
 import gc
 import os
+import sys
 
 from asgiref.typing import ASGIReceiveCallable, ASGISendCallable, Scope
 from django.core.asgi import get_asgi_application
@@ -15,6 +16,9 @@ from django.conf import settings  # noqa: E402
 from virtual_office.daphne_requests import leave_request_bodies_to_django  # noqa: E402
 from virtual_office.routing import websocket_application  # noqa: E402
 from virtual_office.views import healthz_asgi  # noqa: E402
+
+if settings.GIL_SWITCH_INTERVAL > 0:
+    sys.setswitchinterval(settings.GIL_SWITCH_INTERVAL)  # settings.py says why
 
 leave_request_bodies_to_django()  # under daphne: a malformed multipart body gets our JSON 400, not Twisted's empty one
 

@@ -342,6 +342,12 @@ WS_RATE_LIMIT = int(os.environ.get("WS_RATE_LIMIT", "120"))  # socket actions pe
 # (the client reconnects and resumes). Frames are shared between sockets: a waiting frame costs a
 # pointer, not a copy.
 WS_SEND_QUEUE_MAX = int(os.environ.get("WS_SEND_QUEUE_MAX", "1000"))
+# How long (seconds) a server process' busy thread keeps Python's interpreter lock before another
+# thread that waits for it gets it (sys.setswitchinterval; Python's own default is 0.005). The event
+# loop that writes every frame keeps it busy, and each database answer a worker thread waits for
+# (message.send, notifications) then waits this long again for the lock: at 5 ms a message.send of
+# ten queries spent most of its time waiting (bench/README.md). 0 leaves Python's default.
+GIL_SWITCH_INTERVAL = float(os.environ.get("GIL_SWITCH_INTERVAL", "0.001"))
 # Each worker's heartbeat in Redis; a worker whose heartbeat is gone for this long is dead and its
 # users are shown offline (unless they reconnected elsewhere).
 WORKER_HEARTBEAT_SECONDS = float(os.environ.get("WORKER_HEARTBEAT_SECONDS", "5"))

@@ -267,6 +267,25 @@ def test_a_group_message_is_one_insert(alice, company, django_assert_max_num_que
     assert len(made) == 30 and Notification.objects.filter(kind="direct").count() == 30
 
 
+def test_a_message_s_rows_are_what_the_serializer_renders_of_the_stored_ones(alice, bob, carol, capture_events):
+    """A message's notifications are inserted without model instances and announced from what the
+    insert returned: the rows sent must be those the list endpoint shows."""
+    from notifications import services
+    from notifications.api.serializers import NotificationOut
+
+    chat = group_with(alice, bob, carol)
+    with capture_events():
+        message = post(chat, alice, f"@{bob.username} look " + "x" * 300)
+    Notification.objects.all().delete()
+    with capture_events():
+        made = services.message_notify(message_id=message.id, watching=[])
+    stored = Notification.objects.filter(message=message).select_related("message").order_by("id")
+    assert made == [NotificationOut(row).data for row in stored]
+    assert [(row["kind"], row["read"]) for row in made] == [("mention", False), ("direct", False)]
+    sent = [m for _, m in capture_events.sent if "event" in m and m["event"]["type"] == "notification.created"]
+    assert [m["event"]["data"] for m in sent][-2:] == made
+
+
 def test_the_event_rows_are_exactly_what_the_serializer_renders(alice, bob):
     """notification.created is built without a serializer per row (a group of a thousand is a thousand
     rows at commit): it must stay equal to NotificationOut in every state."""

@@ -58,3 +58,45 @@ def test_elsewhere_it_runs_right_after_the_commit_in_the_calling_thread():
         after_commit_in_background(lambda: ran.append(threading.get_ident()), name="test work")
         assert ran == []
     assert ran == [threading.get_ident()]
+
+
+async def test_its_question_is_asked_on_the_event_loop_and_the_work_gets_the_answer(alice, caplog):
+    """`ask` runs on the serving loop (where Redis' pooled connections are), the work in the pool
+    with its answer; a question that fails hands the work None (it then asks by itself)."""
+    socket = await connect(alice)
+    loop_thread, got = threading.get_ident(), []
+
+    async def ask() -> str:
+        got.append(("asked on", threading.get_ident()))
+        return "answer"
+
+    async def ask_fails() -> str:
+        raise ConnectionError("redis away")
+
+    @database_sync_to_async
+    def action() -> None:
+        with transaction.atomic():
+            after_commit_in_background(lambda answer: got.append(("work", answer)), name="asking", ask=ask)
+        with transaction.atomic():
+            after_commit_in_background(lambda answer: got.append(("work", answer)), name="failing", ask=ask_fails)
+
+    await action()
+    for _ in range(100):
+        if len(got) == 3:
+            break
+        await asyncio.sleep(0.02)
+    assert ("asked on", loop_thread) in got
+    assert sorted((item for item in got if item[0] == "work"), key=repr) == [("work", "answer"), ("work", None)]
+    assert "background work failing: its question failed" in caplog.text
+    await close_all(socket)
+
+
+def test_elsewhere_the_work_asks_by_itself():
+    got = []
+
+    async def ask() -> str:
+        raise AssertionError("not asked outside a server process")
+
+    with transaction.atomic():
+        after_commit_in_background(lambda answer: got.append(answer), name="test work", ask=ask)
+    assert got == [None]

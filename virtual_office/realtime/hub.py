@@ -32,7 +32,7 @@ import gc
 import logging
 import uuid
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -241,9 +241,10 @@ class Hub:
             for group, message in batch:
                 await self._send_to_layer(group, message)
 
-    def run_in_pool(self, work: Callable[[], Any], name: str) -> None:
-        """`work()` in the worker pool, kept until it ends; a failure is logged (`after_commit_in_background`)."""
-        task = asyncio.ensure_future(database_sync_to_async(work, thread_sensitive=False)())
+    def run_in_pool(self, work: Callable[..., Any], name: str, ask: Callable[[], Awaitable[Any]] | None = None) -> None:
+        """`work()` in the worker pool, or `work(await ask())` with `ask` run here first, kept until it
+        ends; a failure is logged (`after_commit_in_background`)."""
+        task = asyncio.ensure_future(self._background_work(work, name, ask))
         self._background.add(task)
 
         def finished(done: asyncio.Future) -> None:
@@ -252,6 +253,17 @@ class Hub:
                 logger.error("background work %s failed", name, exc_info=done.exception())
 
         task.add_done_callback(finished)
+
+    @staticmethod
+    async def _background_work(work: Callable[..., Any], name: str, ask: Callable[[], Awaitable[Any]] | None) -> Any:
+        if ask is None:
+            return await database_sync_to_async(work, thread_sensitive=False)()
+        try:
+            answer = await ask()
+        except Exception as exc:  # the work asks by itself (and copes with what failed here)
+            logger.warning("background work %s: its question failed (%r); it asks by itself", name, exc)
+            answer = None
+        return await database_sync_to_async(work, thread_sensitive=False)(answer)
 
     async def _send_to_layer(self, group: str, message: dict) -> None:
         try:

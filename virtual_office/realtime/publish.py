@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from asgiref.sync import SyncToAsync, async_to_sync
@@ -127,28 +127,35 @@ def _already_pending(once: str) -> bool:
     )
 
 
-def after_commit_in_background(work: Callable[[], Any], *, name: str) -> None:
+def after_commit_in_background(
+    work: Callable[..., Any], *, name: str, ask: Callable[[], Awaitable[Any]] | None = None
+) -> None:
     """`work()` once the current transaction commits (never on rollback), off the calling thread when
     that thread serves a server process' event loop: in the process' worker pool, so the action that
     committed (a `message.send`, a request) answers without waiting for it, and the next action on
     that thread does not queue behind it. Elsewhere (a management command, a test calling services)
     it runs right after the commit, in the calling thread. A failure is logged, as for any robust
     commit callback. For follow-up work whose result the action does not return: a message's
-    notifications (a group of a thousand is a thousand rows)."""
-    transaction.on_commit(_Background(work, name).start, robust=True)
+    notifications (a group of a thousand is a thousand rows).
+
+    `ask`: an async read the work needs (who watches a conversation, from Redis), run first on the
+    serving event loop, where it is one round trip on a pooled connection (from a worker thread it
+    is a loop and a connection of its own); the work is then called with its answer, or with None
+    when it failed or when there is no serving loop, and asks by itself."""
+    transaction.on_commit(_Background(work, name, ask).start, robust=True)
 
 
 class _Background:
-    def __init__(self, work: Callable[[], Any], name: str) -> None:
-        self.work, self.name = work, name
+    def __init__(self, work: Callable[..., Any], name: str, ask: Callable[[], Awaitable[Any]] | None) -> None:
+        self.work, self.name, self.ask = work, name, ask
 
     def start(self) -> None:
         serving = _serving_hub()
         if serving is None:
-            self.work()
+            self.work() if self.ask is None else self.work(None)
             return
         loop, hub = serving
-        loop.call_soon_threadsafe(hub.run_in_pool, self.work, self.name)
+        loop.call_soon_threadsafe(hub.run_in_pool, self.work, self.name, self.ask)
 
 
 def send_now(group: str, message: dict) -> None:
