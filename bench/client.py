@@ -86,6 +86,8 @@ class Receivers:
                 else:
                     frame = orjson.loads(raw)
                     kind = frame.get("type", "?")
+                    if kind == "error":
+                        kind = f"error:{frame.get('code', '?')}"
                     self.other[kind] += 1
                     if CREATED in raw[:40]:
                         self.created.append((index, frame["data"].get("id"), now))

@@ -28,6 +28,7 @@ from virtual_office.realtime import (
 if TYPE_CHECKING:
     from virtual_office.realtime.consumer import OfficeConsumer
 
+
 @database_sync_to_async
 def _send(user: Any, values: dict[str, Any]) -> dict:
     conversation = permissions.access_conversation(user, values["conversation"], write=True)
@@ -100,10 +101,19 @@ async def watch(consumer: OfficeConsumer, frame: dict) -> dict:
     conversation_id = validated(ConversationFrame, frame)["conversation"]
     await _check(consumer, conversation_id, write=False)
     consumer.watching.add(conversation_id)
-    await shared_state.watch_add(conversation_id, _watch_member(consumer))
-    watchers = await shared_state.watchers(conversation_id)
+    watchers = await _watch_and_list((conversation_id, _watch_member(consumer)))
     await events.watchers_relay(conversation_id=conversation_id, watchers=watchers)
     return {"conversation": conversation_id, "watchers": watchers}
+
+
+@batched
+async def _watch_and_list(entries: list[tuple[int, str]]) -> list[list[int]]:
+    """Watches that sockets send at once (every page of a company resuming after a deploy, a thousand
+    people opening one conversation): their entries written in one round trip, then the watchers of
+    their conversations read in one (each list includes the watches of its batch)."""
+    await shared_state.watch_refresh(entries)
+    lists = await shared_state.watchers_of([conversation_id for conversation_id, _ in entries])
+    return [lists[conversation_id] for conversation_id, _ in entries]
 
 
 async def stop_watching(consumer: OfficeConsumer, conversation_id: int) -> list[int]:

@@ -162,10 +162,12 @@ async def watch_refresh(entries: list[tuple[int, str]]) -> None:
             _local_zsets.setdefault(_key("watch", conversation_id), {})[member] = now
         return
     ttl = int(_watch_ttl() * 2) + 1
+    cutoff = now - _watch_ttl()
     async with client.pipeline(transaction=False) as pipe:
         for conversation_id, member in entries:
             key = _key("watch", conversation_id)
             pipe.zadd(key, {member: now})
+            pipe.zremrangebyscore(key, "-inf", cutoff)  # entries of a process that died; `watchers` skips them
             pipe.expire(key, ttl)
         await pipe.execute()
 
@@ -179,16 +181,34 @@ async def watch_remove(conversation_id: int, member: str) -> None:
     await client.zrem(key, member)
 
 
+async def watchers_of(conversation_ids: list[int]) -> dict[int, list[int]]:
+    """`watchers` of several conversations: one round trip."""
+    ids = list(dict.fromkeys(conversation_ids))
+    client = _redis()
+    if client is None or len(ids) < 2:
+        return {conversation_id: await watchers(conversation_id) for conversation_id in ids}
+    cutoff = time.time() - _watch_ttl()
+    async with client.pipeline(transaction=False) as pipe:
+        for conversation_id in ids:
+            pipe.zrangebyscore(_key("watch", conversation_id), cutoff, "+inf")
+        answers = await pipe.execute()
+    return {
+        conversation_id: sorted({int(_text(m).split(":", 1)[0]) for m in members})
+        for conversation_id, members in zip(ids, answers, strict=True)
+    }
+
+
 async def watchers(conversation_id: int) -> list[int]:
-    """User ids watching the conversation on any process (members are `<user_id>:<channel>`)."""
+    """User ids watching the conversation on any process (members are `<user_id>:<channel>`): one
+    read, of the entries refreshed within the TTL (asked for every message of a group: it writes
+    nothing; `watch_refresh` drops the stale ones)."""
     key = _key("watch", conversation_id)
     cutoff = time.time() - _watch_ttl()
     client = _redis()
     if client is None:
         members = [m for m, ts in _local_zsets.get(key, {}).items() if ts >= cutoff]
     else:
-        await client.zremrangebyscore(key, "-inf", cutoff)
-        members = [_text(m) for m in await client.zrange(key, 0, -1)]
+        members = [_text(m) for m in await client.zrangebyscore(key, cutoff, "+inf")]
     return sorted({int(m.split(":", 1)[0]) for m in members})
 
 

@@ -55,17 +55,23 @@ BAD_FRAMES = [
     ('{"action": "ping", "ref": {"nested": 1}}', "bad_ref"),
     ('{"action": "ping", "ref": true}', "bad_ref"),
     ('{"action": "message.send", "ref": "r", "conversation": "abc", "body": "x"}', "invalid_conversation"),
-    ('{"action": "message.send", "ref": "r", "conversation": 99999999999999999999999, "body": "x"}',
-     "invalid_conversation"),
+    (
+        '{"action": "message.send", "ref": "r", "conversation": 99999999999999999999999, "body": "x"}',
+        "invalid_conversation",
+    ),
     ('{"action": "message.send", "ref": "r", "conversation": true, "body": "x"}', "invalid_conversation"),
     ('{"action": "message.send", "ref": "r", "conversation": 1.5, "body": "x"}', "invalid_conversation"),
     ('{"action": "message.send", "ref": "r", "conversation": GROUP, "body": 5}', "invalid_body"),
     ('{"action": "message.send", "ref": "r", "conversation": GROUP, "body": {"text": "x"}}', "invalid_body"),
-    ('{"action": "message.send", "ref": "r", "conversation": GROUP, "body": "x", "client_id": [1]}',
-     "invalid_client_id"),
+    (
+        '{"action": "message.send", "ref": "r", "conversation": GROUP, "body": "x", "client_id": [1]}',
+        "invalid_client_id",
+    ),
     ('{"action": "message.send", "ref": "r", "conversation": GROUP, "body": "   "}', "empty_body"),
-    ('{"action": "message.send", "ref": "r", "conversation": GROUP, "body": "x", "reply_to": "nope"}',
-     "invalid_reply_to"),
+    (
+        '{"action": "message.send", "ref": "r", "conversation": GROUP, "body": "x", "reply_to": "nope"}',
+        "invalid_reply_to",
+    ),
     ('{"action": "typing", "ref": "r", "conversation": GROUP, "state": "maybe"}', "invalid_state"),
     ('{"action": "watch", "ref": "r"}', "invalid_conversation"),
     ('{"action": "resume", "ref": "r", "conversations": [1, 2]}', "invalid_resume"),
@@ -171,8 +177,13 @@ async def test_anonymous_and_inactive_sockets_are_closed_with_4401(alice, db_cal
 async def test_message_send_acks_with_the_message_and_retries_are_idempotent(group, alice, bob, db_call):
     ws_alice, ws_bob = await connect(alice), await connect(bob)
     await collect_all({"a": ws_alice, "b": ws_bob}, quiet=0.2, skip=NOTIFICATIONS)
-    frame = {"action": "message.send", "ref": "s1", "conversation": group.id, "body": "over the socket",
-             "client_id": "tab-1-0001"}
+    frame = {
+        "action": "message.send",
+        "ref": "s1",
+        "conversation": group.id,
+        "body": "over the socket",
+        "client_id": "tab-1-0001",
+    }
     await ws_alice.send_json_to(frame)
     got = await collect(ws_alice, skip=NOTIFICATIONS)
     ack = next(f for f in got if f["type"] == "ack")
@@ -428,3 +439,20 @@ def test_credentials_check_is_three_queries_however_many_sockets(alice, bob, car
         )
     assert valid_sessions == {sessions[bob.id]}
     assert users == {alice.id, bob.id, carol.id} and tokens == {token.key}
+
+
+async def test_a_dead_process_s_watch_entry_is_not_listed_and_a_refresh_drops_it(settings):
+    """`watchers` is one read (asked for every message of a group); an entry whose process stopped
+    refreshing it is past the TTL: not listed, and gone from Redis after the next refresh."""
+    settings.WATCH_TTL_SECONDS = 30
+    conversation_id = 987_654
+    key = shared_state._key("watch", conversation_id)
+    client = shared_state._redis()
+    if client is None:
+        pytest.skip("needs Redis (the shared state in one process has no dead processes)")
+    await client.delete(key)
+    await client.zadd(key, {"41:gone-channel": time.time() - 60})  # refreshed last a minute ago
+    await shared_state.watch_add(conversation_id, "42:live-channel")
+    assert await shared_state.watchers(conversation_id) == [42]
+    assert [shared_state._text(m) for m in await client.zrange(key, 0, -1)] == ["42:live-channel"]
+    await client.delete(key)

@@ -49,6 +49,43 @@ async def test_a_batch_that_fails_as_a_whole_fails_each_caller():
     assert all(isinstance(r, ConnectionError) for r in results)
 
 
+async def test_an_async_function_is_batched_on_the_event_loop():
+    calls: list[list[int]] = []
+
+    async def triple(items: list[int]) -> list[int]:
+        calls.append(list(items))
+        await asyncio.sleep(0)
+        return [i * 3 for i in items]
+
+    batch = Batch(triple, limit=50, concurrency=1)
+    assert await asyncio.gather(*(batch(i) for i in range(60))) == [i * 3 for i in range(60)]
+    assert [len(c) for c in calls] == [1, 50, 9]
+
+
+async def test_watches_sent_together_are_written_and_read_in_few_round_trips(company):
+    """A deploy: every page re-sends `watch` for its open conversation at once. They go to Redis in
+    batches (one write and one read each), and every ack lists its own socket among the watchers."""
+    from messaging.handlers import _watch_and_list
+    from tests.factories import group_with
+
+    people = await database_sync_to_async(lambda: UserFactory.create_batch(40, company=company))()
+    chat = await database_sync_to_async(lambda: group_with(*people, title="All hands"))()
+    sockets = [await connect(person) for person in people]
+    for socket in sockets:
+        await collect(socket)
+    stats_before = batch_stats(_watch_and_list)
+    batches_before = stats_before.batches if stats_before else 0
+    for index, socket in enumerate(sockets):
+        await socket.send_json_to({"action": "watch", "ref": f"w{index}", "conversation": chat.id})
+    acks = [await wait_for(socket, "ack") for socket in sockets]
+    for person, ack in zip(people, acks, strict=True):
+        assert person.id in ack["data"]["watchers"]
+    batches = batch_stats(_watch_and_list).batches - batches_before
+    assert batches <= 10  # not one per watch (3 here)
+    assert await shared_state.watchers(chat.id) == sorted(p.id for p in people)
+    await close_all(*sockets)
+
+
 # -- connection rows and presence ----------------------------------------------------------------------
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -11,7 +12,8 @@ from channels.db import database_sync_to_async
 
 
 class Batch:
-    """Calls of one blocking function that many sockets make at once, run together in the worker pool.
+    """Calls of one blocking function that many sockets make at once, run together in the worker pool
+    (or, for an async function such as a Redis pipeline, on the event loop).
 
     `fn(items)` takes a list and returns one result per item, in order (an exception instance as a
     result fails that item alone). A quiet process waits for nothing: a call starts at once. Calls
@@ -20,7 +22,7 @@ class Batch:
     socket: that, not CPU, is what bounded how fast a process took sockets back.
     """
 
-    def __init__(self, fn: Callable[[list[Any]], list[Any]], *, limit: int = 500, concurrency: int = 2) -> None:
+    def __init__(self, fn: Callable[[list[Any]], Any], *, limit: int = 500, concurrency: int = 2) -> None:
         self.fn = fn
         self.limit = limit
         self.concurrency = concurrency
@@ -48,7 +50,11 @@ class Batch:
             self.batches += 1
             self.items += len(batch)
             try:
-                results = await database_sync_to_async(self.fn, thread_sensitive=False)([i for i, _ in batch])
+                items = [i for i, _ in batch]
+                if inspect.iscoroutinefunction(self.fn):
+                    results = await self.fn(items)
+                else:
+                    results = await database_sync_to_async(self.fn, thread_sensitive=False)(items)
             except Exception as exc:
                 for _, future in batch:
                     if not future.done():
@@ -73,7 +79,7 @@ class Batched:
     """A `batched` function: awaited with one item, it runs `many(items)` with the items of the calls
     made at once (one `Batch` per event loop, so per server process)."""
 
-    def __init__(self, many: Callable[[list[Any]], list[Any]]) -> None:
+    def __init__(self, many: Callable[[list[Any]], Any]) -> None:
         self.many = many
         self.__name__ = many.__name__
         self.__doc__ = many.__doc__
@@ -86,8 +92,9 @@ class Batched:
         return await batch(item)
 
 
-def batched(fn: Callable[[list[Any]], list[Any]]) -> Batched:
-    """Decorate `fn(items) -> results`; the decorated function takes one item and is awaited."""
+def batched(fn: Callable[[list[Any]], Any]) -> Batched:
+    """Decorate `fn(items) -> results` (blocking, or async); the decorated function takes one item
+    and is awaited."""
     return Batched(fn)
 
 
