@@ -108,21 +108,23 @@ def message_notify(*, message_id: int, watching: Iterable[int] | None = None) ->
         kinds.setdefault(root.sender_id, Kind.THREAD_REPLY)
     if conversation.kind in PRIVATE_KINDS:
         # Who may read a 1:1 or group conversation (messaging.permissions): its active participants,
-        # here only the active people of its company among them. Ids only, in one query: a group of a
-        # thousand is a thousand recipients of every message, and loading their rows cost more than
-        # the rest of sending it.
-        readers = set(
-            Participant.objects.filter(
-                conversation=conversation,
-                is_active=True,
-                user__is_active=True,
-                user__company_id=conversation.company_id,
-            ).values_list("user_id", flat=True)
-        )
+        # here only the active people of its company among them. Ids only, in one query, and not
+        # those watching it (unless this message mentions them or replies to them): a group of a
+        # thousand is a thousand readers of every message, and with their pages open the answer is
+        # then empty instead of a thousand rows to read and compare.
         watchers = set(watching) if watching is not None else selectors.watching_user_ids(conversation.id)
+        unconcerned = watchers - set(kinds)
+        readers_qs = Participant.objects.filter(
+            conversation=conversation,
+            is_active=True,
+            user__is_active=True,
+            user__company_id=conversation.company_id,
+        )
+        if unconcerned:
+            readers_qs = readers_qs.exclude(user_id__in=sorted(unconcerned))
+        readers = set(readers_qs.values_list("user_id", flat=True))
         for user_id in readers:
-            if user_id not in watchers:
-                kinds.setdefault(user_id, Kind.DIRECT)
+            kinds.setdefault(user_id, Kind.DIRECT)  # a reader left in is not watching
         kinds.pop(message.sender_id, None)
         recipients = sorted(user_id for user_id in kinds if user_id in readers)
     else:

@@ -181,6 +181,29 @@ async def watch_remove(conversation_id: int, member: str) -> None:
     await client.zrem(key, member)
 
 
+# The user ids among a conversation's watch entries refreshed since ARGV[1], each once: Redis splits
+# `<user_id>:<channel>` itself and answers integers, which is cheap to read (a group of a thousand is
+# a thousand entries, read for each of its messages on the event loop that writes every frame).
+_WATCHER_IDS = """
+local seen, out = {}, {}
+for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf')) do
+  local user = string.match(member, '^(%d+):')
+  if user and not seen[user] then
+    seen[user] = true
+    out[#out + 1] = tonumber(user)
+  end
+end
+return out
+"""
+
+
+def _watcher_ids(client: aioredis.Redis) -> Any:
+    script = getattr(client, "_vo_watcher_ids", None)
+    if script is None:
+        script = client._vo_watcher_ids = client.register_script(_WATCHER_IDS)  # type: ignore[attr-defined]
+    return script
+
+
 async def watchers_of(conversation_ids: list[int]) -> dict[int, list[int]]:
     """`watchers` of several conversations: one round trip."""
     ids = list(dict.fromkeys(conversation_ids))
@@ -188,14 +211,12 @@ async def watchers_of(conversation_ids: list[int]) -> dict[int, list[int]]:
     if client is None or len(ids) < 2:
         return {conversation_id: await watchers(conversation_id) for conversation_id in ids}
     cutoff = time.time() - _watch_ttl()
+    script = _watcher_ids(client)
     async with client.pipeline(transaction=False) as pipe:
         for conversation_id in ids:
-            pipe.zrangebyscore(_key("watch", conversation_id), cutoff, "+inf")
+            await script(keys=[_key("watch", conversation_id)], args=[cutoff], client=pipe)
         answers = await pipe.execute()
-    return {
-        conversation_id: sorted({int(_text(m).split(":", 1)[0]) for m in members})
-        for conversation_id, members in zip(ids, answers, strict=True)
-    }
+    return {conversation_id: sorted(answer) for conversation_id, answer in zip(ids, answers, strict=True)}
 
 
 async def watchers(conversation_id: int) -> list[int]:
@@ -207,9 +228,8 @@ async def watchers(conversation_id: int) -> list[int]:
     client = _redis()
     if client is None:
         members = [m for m, ts in _local_zsets.get(key, {}).items() if ts >= cutoff]
-    else:
-        members = [_text(m) for m in await client.zrangebyscore(key, cutoff, "+inf")]
-    return sorted({int(m.split(":", 1)[0]) for m in members})
+        return sorted({int(m.split(":", 1)[0]) for m in members})
+    return sorted(await _watcher_ids(client)(keys=[key], args=[cutoff]))
 
 
 # -- worker heartbeats ------------------------------------------------------------------------------

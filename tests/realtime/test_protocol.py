@@ -456,3 +456,22 @@ async def test_a_dead_process_s_watch_entry_is_not_listed_and_a_refresh_drops_it
     assert await shared_state.watchers(conversation_id) == [42]
     assert [shared_state._text(m) for m in await client.zrange(key, 0, -1)] == ["42:live-channel"]
     await client.delete(key)
+
+
+async def test_watchers_of_several_conversations_in_one_round_trip_and_after_a_script_flush(settings):
+    """The watchers of several conversations come from one pipeline of Redis' own script; a Redis
+    that lost its scripts (a restart) gets it again."""
+    client = shared_state._redis()
+    if client is None:
+        pytest.skip("needs Redis")
+    first, second, empty = 987_001, 987_002, 987_003
+    for conversation_id in (first, second, empty):
+        await client.delete(shared_state._key("watch", conversation_id))
+    await shared_state.watch_refresh([(first, "5:a"), (first, "5:b"), (first, "7:c"), (second, "9:d")])
+    assert await shared_state.watchers_of([first, second, empty, first]) == {first: [5, 7], second: [9], empty: []}
+    await client.script_flush()
+    assert await shared_state.watchers(first) == [5, 7]
+    await client.script_flush()
+    assert await shared_state.watchers_of([first, second]) == {first: [5, 7], second: [9]}
+    for conversation_id in (first, second):
+        await client.delete(shared_state._key("watch", conversation_id))
