@@ -21,7 +21,7 @@ TEMPLATE = Path(__file__).resolve().parent / "nginx.conf"
 TAG = re.compile(r"#\s*render:([a-z_]+)\s*$")
 SERVER_OPTIONS = "max_fails=1 fail_timeout=5s"
 # WebSocket handshakes a second that nginx passes on, per worker (nginx.conf, `ws_open`).
-WS_OPEN_PER_WORKER = 150
+WS_OPEN_PER_WORKER = 100
 
 
 def ws_open_rate_line(rate: int) -> str:
@@ -103,7 +103,7 @@ def main() -> int:
     parser.add_argument("--listen", default=None, help="e.g. 80, or 127.0.0.1:8080")
     parser.add_argument("--server-name", default=None)
     parser.add_argument("--ws-open-rate", type=int, default=None,
-                        help="WebSocket handshakes a second passed on to the workers (default: 150 per worker)")
+                        help="WebSocket handshakes a second passed on to the workers (default: 100 per worker)")
     parser.add_argument("--template", default=str(TEMPLATE))
     args = parser.parse_args()
     upstream = [a for a in args.upstream.split(",") if a]

@@ -47,13 +47,13 @@ def test_websocket_handshakes_are_paced_per_worker_and_nothing_else_is(capsys, m
     monkeypatch.setattr("sys.argv", ["render_nginx.py", "--upstream", "10.0.0.1:8001,10.0.0.2:8001,10.0.0.3:8001"])
     assert render_nginx.main() == 0
     text = capsys.readouterr().out
-    assert "limit_req_zone $ws_handshake zone=ws_open:1m rate=450r/s;" in text  # 150 a second per worker
+    assert "limit_req_zone $ws_handshake zone=ws_open:1m rate=300r/s;" in text  # 100 a second per worker
     # Only an Upgrade: websocket request has a key; everything else (pages, API, /healthz) is never limited.
     assert '~*^websocket$ "ws";' in text and 'default "";' in text
     ws_location = text.split("location /ws/ {", 1)[1].split("location / {", 1)[0]
     assert "limit_req zone=ws_open burst=3000;" in ws_location
     assert text.count("limit_req zone=") == 1
-    assert "rate=300r/s" in render(private_values(tmp_path, 8089, ["127.0.0.1:9001", "127.0.0.1:9002"]))
+    assert "rate=200r/s" in render(private_values(tmp_path, 8089, ["127.0.0.1:9001", "127.0.0.1:9002"]))
 
 
 @pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx not installed")
