@@ -46,23 +46,11 @@ def direct_conversation_id(user_a: int, user_b: int, company_id: int) -> int | N
     )
 
 
-def watching_user_ids(conversation_id: int) -> set[int]:
-    """Who has a tab watching the conversation now, on any server process (conversation presence,
-    `watch` / `unwatch`). Shared state is async; this is called from synchronous code after a commit.
-    If it cannot be asked (Redis away), nobody counts as watching: a notification too many beats one
-    missed."""
-    try:
-        return set(_run_async(shared_state.watchers, conversation_id))
-    except Exception as error:
-        if not is_unavailable(error):
-            raise
-        logger.warning("notifications: watchers of conversation %s unknown (%r)", conversation_id, error)
-        return set()
-
-
 async def watching_user_ids_now(conversation_id: int) -> set[int]:
-    """`watching_user_ids` from async code (a server process' event loop, where the shared state's
-    connections live): one round trip."""
+    """Who has a tab watching the conversation now, on any server process (conversation presence,
+    `watch` / `unwatch`): one round trip, from the event loop where the shared state's connections
+    live. If it cannot be asked (Redis away), nobody counts as watching: a notification too many beats
+    one missed."""
     try:
         return set(await shared_state.watchers(conversation_id))
     except Exception as error:
@@ -72,7 +60,12 @@ async def watching_user_ids_now(conversation_id: int) -> set[int]:
         return set()
 
 
-def _run_async(function: Callable[[int], Awaitable[list[int]]], conversation_id: int) -> list[int]:
+def watching_user_ids(conversation_id: int) -> set[int]:
+    """`watching_user_ids_now` from synchronous code (a command, a test; the server asks on its loop)."""
+    return _run_async(watching_user_ids_now, conversation_id)
+
+
+def _run_async(function: Callable[[int], Awaitable[set[int]]], conversation_id: int) -> set[int]:
     """`async_to_sync`, also from a thread whose event loop is running (it refuses there): then from a
     short-lived thread of its own."""
     try:
@@ -93,4 +86,4 @@ def _run_async(function: Callable[[int], Awaitable[list[int]]], conversation_id:
     worker.join(timeout=10)
     if "error" in result:
         raise result["error"]
-    return result.get("value", [])
+    return result.get("value", set())

@@ -16,7 +16,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from messaging.models import Conversation, Message, Participant
@@ -32,24 +32,11 @@ PRIVATE_KINDS = (Conversation.Kind.DIRECT, Conversation.Kind.GROUP)
 
 
 def _create(rows: list[Notification]) -> list[Notification]:
-    """Insert the rows and announce each after commit. One INSERT for them all (a message to a group
-    of a thousand is one statement); should the one-per-message constraint refuse one (a retried
-    delivery, an edit racing another), row by row instead, skipping the refused ones."""
+    """Insert the rows (calls, teleports, knocks: not about a message, so the one-per-message
+    constraint does not apply) in one statement and announce each after commit."""
     if not rows:
         return []
-    try:
-        with transaction.atomic():
-            made = Notification.objects.bulk_create(rows)
-    except IntegrityError:
-        made = []
-        for row in rows:
-            row.pk = None
-            try:
-                with transaction.atomic():
-                    row.save()
-            except IntegrityError:
-                continue
-            made.append(row)
+    made = Notification.objects.bulk_create(rows)
     events.notifications_created(made)
     return made
 
@@ -106,6 +93,7 @@ def message_notify(*, message_id: int, watching: Iterable[int] | None = None) ->
     root = message.thread_root  # a reply to a reply belongs to the root's thread (messaging keeps it)
     if root is not None and root.sender_id is not None and root.kind == Message.Kind.USER:
         kinds.setdefault(root.sender_id, Kind.THREAD_REPLY)
+    kinds.pop(message.sender_id, None)
     if conversation.kind in PRIVATE_KINDS:
         # Who may read a 1:1 or group conversation (messaging.permissions): its active participants,
         # here only the active people of its company among them. Ids only, in one query, and not
@@ -113,22 +101,21 @@ def message_notify(*, message_id: int, watching: Iterable[int] | None = None) ->
         # thousand is a thousand readers of every message, and with their pages open the answer is
         # then empty instead of a thousand rows to read and compare.
         watchers = set(watching) if watching is not None else selectors.watching_user_ids(conversation.id)
-        unconcerned = watchers - set(kinds)
-        readers_qs = Participant.objects.filter(
-            conversation=conversation,
-            is_active=True,
-            user__is_active=True,
-            user__company_id=conversation.company_id,
+        unconcerned = (watchers | {message.sender_id}) - set(kinds)  # never empty: the sender
+        readers = set(
+            Participant.objects.filter(
+                conversation=conversation,
+                is_active=True,
+                user__is_active=True,
+                user__company_id=conversation.company_id,
+            )
+            .exclude(user_id__in=sorted(unconcerned))
+            .values_list("user_id", flat=True)
         )
-        if unconcerned:
-            readers_qs = readers_qs.exclude(user_id__in=sorted(unconcerned))
-        readers = set(readers_qs.values_list("user_id", flat=True))
         for user_id in readers:
-            kinds.setdefault(user_id, Kind.DIRECT)  # a reader left in is not watching
-        kinds.pop(message.sender_id, None)
+            kinds.setdefault(user_id, Kind.DIRECT)  # a reader left in is not watching (nor the sender)
         recipients = sorted(user_id for user_id in kinds if user_id in readers)
     else:
-        kinds.pop(message.sender_id, None)
         if not kinds:
             return []
         # A room: only people who may read it now (a mention list is checked when written, a thread's

@@ -20,7 +20,13 @@ def on_message_saved(sender, instance: Message, created: bool, update_fields=Non
     message_id, conversation_id = instance.pk, instance.conversation_id
     if created:
         # Off the sender's path: a message to a group of a thousand makes a thousand notifications.
-        # Who watches the conversation is asked on the event loop first (one Redis round trip there).
+        # Who watches the conversation matters for 1:1 and group conversations only (a room notifies
+        # only whom it mentions); it is asked on the event loop first (one Redis round trip there).
+        # The sender's instance holds its conversation; without it, ask.
+        held = Message.conversation.is_cached(instance)
+        if held and instance.conversation.kind not in services.PRIVATE_KINDS:
+            after_commit_in_background(lambda: services.message_notify(message_id=message_id), name="message_notify")
+            return
         after_commit_in_background(
             lambda watching: services.message_notify(message_id=message_id, watching=watching),
             ask=lambda: selectors.watching_user_ids_now(conversation_id),

@@ -50,11 +50,6 @@ def _key(*parts: object) -> str:
     return ":".join([prefix, *map(str, parts)])
 
 
-def _text(value: object) -> str:
-    """A member as Redis returns it: bytes (the clients do not decode responses)."""
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
 _local_counters: dict[str, tuple[float, int]] = {}
 _local_zsets: dict[str, dict[str, float]] = {}
 _counters_away_until = 0.0
@@ -205,12 +200,18 @@ def _watcher_ids(client: aioredis.Redis) -> Any:
 
 
 async def watchers_of(conversation_ids: list[int]) -> dict[int, list[int]]:
-    """`watchers` of several conversations: one round trip."""
+    """User ids watching each conversation on any process (members are `<user_id>:<channel>`): one
+    round trip for all, of the entries refreshed within the TTL. It writes nothing (it is asked for
+    every message of a group); `watch_refresh` drops the stale entries."""
     ids = list(dict.fromkeys(conversation_ids))
-    client = _redis()
-    if client is None or len(ids) < 2:
-        return {conversation_id: await watchers(conversation_id) for conversation_id in ids}
     cutoff = time.time() - _watch_ttl()
+    client = _redis()
+    if client is None:
+        entries = {conversation_id: _local_zsets.get(_key("watch", conversation_id), {}) for conversation_id in ids}
+        return {
+            conversation_id: sorted({int(m.split(":", 1)[0]) for m, ts in members.items() if ts >= cutoff})
+            for conversation_id, members in entries.items()
+        }
     script = _watcher_ids(client)
     async with client.pipeline(transaction=False) as pipe:
         for conversation_id in ids:
@@ -220,16 +221,7 @@ async def watchers_of(conversation_ids: list[int]) -> dict[int, list[int]]:
 
 
 async def watchers(conversation_id: int) -> list[int]:
-    """User ids watching the conversation on any process (members are `<user_id>:<channel>`): one
-    read, of the entries refreshed within the TTL (asked for every message of a group: it writes
-    nothing; `watch_refresh` drops the stale ones)."""
-    key = _key("watch", conversation_id)
-    cutoff = time.time() - _watch_ttl()
-    client = _redis()
-    if client is None:
-        members = [m for m, ts in _local_zsets.get(key, {}).items() if ts >= cutoff]
-        return sorted({int(m.split(":", 1)[0]) for m in members})
-    return sorted(await _watcher_ids(client)(keys=[key], args=[cutoff]))
+    return (await watchers_of([conversation_id]))[conversation_id]
 
 
 # -- worker heartbeats ------------------------------------------------------------------------------

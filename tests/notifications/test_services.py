@@ -307,3 +307,18 @@ def test_the_event_rows_are_exactly_what_the_serializer_renders(alice, bob):
         assert notification_row(row) == NotificationOut(row).data
     assert [r["read"] for r in map(notification_row, rows)] == [False, True, False]
     assert notification_row(rows[0])["excerpt"] == ""  # deleted
+
+
+def test_only_a_private_conversation_s_message_asks_who_watches(alice, bob, company, monkeypatch):
+    """Who watches matters for `direct` only: a room message (on the hot path of every space) asks no
+    one; a group message asks first, on the serving loop."""
+    from notifications import signals
+
+    asked = []
+    monkeypatch.setattr(signals, "after_commit_in_background", lambda work, *, name, ask=None: asked.append(ask))
+    lounge = SpaceFactory(company=company, name="Lounge")
+    space_services.space_enter(actor=alice, space=lounge)
+    room = messaging_services.room_conversation_get_or_create(space=lounge)[0]
+    post(room, alice, "anyone for coffee?")
+    post(group_with(alice, bob), alice, "hi")
+    assert asked[0] is None and asked[1] is not None
